@@ -1,0 +1,18 @@
+export {
+  ROLES,
+  isRole,
+  scopesForRole,
+  createIdentity,
+  type Identity,
+  type Role,
+} from './identity.js';
+export {
+  IDENTITY_HEADERS,
+  DEFAULT_MAX_SKEW_SECONDS,
+  MIN_SECRET_LENGTH,
+  signRequest,
+  verifyRequest,
+  type SignRequestInput,
+  type VerifyRequestInput,
+  type VerifyResult,
+} from './signature.js';

@@ -1,0 +1,157 @@
+import { describe, expect, it } from 'vitest';
+import { IDENTITY_HEADERS, signRequest, verifyRequest } from './index.js';
+
+const secret = 'test-secret-test-secret-test-secret-0123';
+const body = '{"query":"{ me { id } }"}';
+const now = 1_800_000_000;
+
+function headersFor(extra: Record<string, string>) {
+  const all = new Map(Object.entries(extra).map(([k, v]) => [k.toLowerCase(), v]));
+  return (name: string) => all.get(name);
+}
+
+function signed(
+  userId: string | undefined,
+  role: string | undefined,
+  opts: { audience?: string; at?: number } = {},
+) {
+  const identity: Record<string, string> = {};
+  if (userId !== undefined) identity[IDENTITY_HEADERS.userId] = userId;
+  if (role !== undefined) identity[IDENTITY_HEADERS.role] = role;
+  return {
+    ...identity,
+    ...signRequest({
+      secret,
+      audience: opts.audience ?? 'users',
+      userId,
+      role,
+      body,
+      now: opts.at ?? now,
+    }),
+  };
+}
+
+describe('signed identity headers', () => {
+  it('round-trips an authenticated identity with its scopes', () => {
+    const result = verifyRequest({
+      secret,
+      audience: 'users',
+      header: headersFor(signed('u1', 'ADMIN')),
+      body,
+      now,
+    });
+    expect(result).toEqual({ ok: true, identity: { id: 'u1', role: 'ADMIN', scopes: ['admin'] } });
+  });
+
+  it('round-trips an anonymous request as a null identity', () => {
+    const result = verifyRequest({
+      secret,
+      audience: 'users',
+      header: headersFor(signed(undefined, undefined)),
+      body,
+      now,
+    });
+    expect(result).toEqual({ ok: true, identity: null });
+  });
+
+  it('refuses a request with no signature, even with identity headers', () => {
+    const result = verifyRequest({
+      secret,
+      audience: 'users',
+      header: headersFor({ [IDENTITY_HEADERS.userId]: 'u1', [IDENTITY_HEADERS.role]: 'ADMIN' }),
+      body,
+      now,
+    });
+    expect(result).toEqual({ ok: false, reason: 'missing' });
+  });
+
+  it('refuses a forged user id or an elevated role under a valid signature', () => {
+    const forgedId = { ...signed('u1', 'USER'), [IDENTITY_HEADERS.userId]: 'u2' };
+    const elevated = { ...signed('u1', 'USER'), [IDENTITY_HEADERS.role]: 'ADMIN' };
+    const anonymousMadeAdmin = {
+      ...signed(undefined, undefined),
+      [IDENTITY_HEADERS.userId]: 'u1',
+      [IDENTITY_HEADERS.role]: 'ADMIN',
+    };
+    for (const headers of [forgedId, elevated, anonymousMadeAdmin]) {
+      expect(
+        verifyRequest({ secret, audience: 'users', header: headersFor(headers), body, now }),
+      ).toEqual({ ok: false, reason: 'mismatch' });
+    }
+  });
+
+  it('refuses a changed body, another audience, or another secret', () => {
+    const headers = headersFor(signed('u1', 'USER'));
+    expect(
+      verifyRequest({ secret, audience: 'users', header: headers, body: body + ' ', now }).ok,
+    ).toBe(false);
+    expect(verifyRequest({ secret, audience: 'orders', header: headers, body, now }).ok).toBe(
+      false,
+    );
+    expect(
+      verifyRequest({ secret: secret + 'x', audience: 'users', header: headers, body, now }).ok,
+    ).toBe(false);
+  });
+
+  it('refuses a stale or future timestamp', () => {
+    expect(
+      verifyRequest({
+        secret,
+        audience: 'users',
+        header: headersFor(signed('u1', 'USER', { at: now - 31 })),
+        body,
+        now,
+      }),
+    ).toEqual({ ok: false, reason: 'stale' });
+    expect(
+      verifyRequest({
+        secret,
+        audience: 'users',
+        header: headersFor(signed('u1', 'USER', { at: now + 31 })),
+        body,
+        now,
+      }),
+    ).toEqual({ ok: false, reason: 'stale' });
+    expect(
+      verifyRequest({
+        secret,
+        audience: 'users',
+        header: headersFor(signed('u1', 'USER', { at: now - 30 })),
+        body,
+        now,
+      }).ok,
+    ).toBe(true);
+  });
+
+  it('refuses malformed signatures and unknown roles without throwing', () => {
+    const base = signed('u1', 'USER');
+    const cases = [
+      { ...base, [IDENTITY_HEADERS.signature]: 'v1=zz' },
+      { ...base, [IDENTITY_HEADERS.signature]: 'v2=' + 'a'.repeat(64) },
+      { ...base, [IDENTITY_HEADERS.timestamp]: 'yesterday' },
+    ];
+    for (const headers of cases) {
+      expect(
+        verifyRequest({ secret, audience: 'users', header: headersFor(headers), body, now }).ok,
+      ).toBe(false);
+    }
+    expect(
+      verifyRequest({
+        secret,
+        audience: 'users',
+        header: headersFor(signed('u1', 'ROOT')),
+        body,
+        now,
+      }),
+    ).toEqual({ ok: false, reason: 'bad-identity' });
+    expect(
+      verifyRequest({
+        secret,
+        audience: 'users',
+        header: headersFor(signed('u1', undefined)),
+        body,
+        now,
+      }),
+    ).toEqual({ ok: false, reason: 'bad-identity' });
+  });
+});

@@ -1,0 +1,96 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+import { describeError, type Logger } from './logger.js';
+
+/**
+ * The `extensions.code` values this graph uses. Clients switch on these, so they are part of the
+ * API: add, never rename. The first ones are Apollo Server's own.
+ */
+export const ErrorCode = {
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  BAD_REQUEST: 'BAD_REQUEST',
+  UNAUTHENTICATED: 'UNAUTHENTICATED',
+  FORBIDDEN: 'FORBIDDEN',
+  NOT_FOUND: 'NOT_FOUND',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Codes a client is meant to see; any other error is an internal one and gets masked. */
+const PUBLIC_CODES = new Set<string>([
+  ...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR),
+  // Apollo Server's request-level codes, raised before execution.
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+]);
+
+export function badUserInput(
+  message: string,
+  extensions: Record<string, unknown> = {},
+): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: { code: ErrorCode.BAD_USER_INPUT, ...extensions },
+  });
+}
+
+export function forbidden(message = 'You are not allowed to do this.'): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.FORBIDDEN } });
+}
+
+export function unauthenticated(
+  message = 'Log in to do this: send an access token in the Authorization header.',
+): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED } });
+}
+
+/** An error that stops a request at the HTTP layer, before GraphQL runs: 401, 413, 400. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: ErrorCode,
+    message: string,
+    readonly extensions: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+
+  toBody(): string {
+    return JSON.stringify({
+      errors: [{ message: this.message, extensions: { code: this.code, ...this.extensions } }],
+    });
+  }
+}
+
+/**
+ * Apollo Server's `formatError` for every service. Errors with a public code pass through;
+ * anything else (a driver error, a bug, a subgraph's internal URL in a fetch error) is logged in
+ * full and reaches the client as a generic INTERNAL_SERVER_ERROR.
+ */
+export function createFormatError(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.['code'];
+    if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
+      // Keep the code and anything a client can act on; drop stack traces, exception details,
+      // and what the gateway adds about subgraphs (their names and internal URLs).
+      const { stacktrace, exception, response, serviceName, ...extensions } =
+        formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    logger.error('internal error', {
+      path: formatted.path,
+      ...describeError(unwrapResolverError(error)),
+    });
+    return {
+      message: 'Internal server error. It has been logged; try again later.',
+      ...(formatted.path ? { path: formatted.path } : {}),
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR },
+    };
+  };
+}

@@ -1,0 +1,238 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  HeaderMap,
+  type ApolloServer,
+  type BaseContext,
+  type HTTPGraphQLResponse,
+} from '@apollo/server';
+import { ErrorCode, HttpError } from './errors.js';
+import { describeError, type Logger } from './logger.js';
+
+/** An HTTP request as the services see it: headers, and the body as the exact bytes received. */
+export interface RawRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly search: string;
+  readonly headers: HeaderMap;
+  /** The raw body. Signatures are computed over these bytes, never over a re-serialized object. */
+  readonly body: Buffer;
+  readonly remoteAddress: string | undefined;
+}
+
+export interface RouteResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body: string;
+}
+
+export type RouteHandler = (request: RawRequest) => Promise<RouteResponse> | RouteResponse;
+
+export interface GraphQLRequestListenerOptions<TContext extends BaseContext> {
+  apollo: ApolloServer<TContext>;
+  logger: Logger;
+  /** Requests larger than this get 413 before anything parses them. */
+  maxBodyBytes: number;
+  /**
+   * Builds the GraphQL context from the raw request, before the body is parsed. Throw an
+   * `HttpError` to refuse the request outright: this is where the router checks the caller's
+   * token and a subgraph checks the router's signature.
+   */
+  context: (request: RawRequest) => Promise<TContext>;
+  /** Extra GET routes such as `/health` or `/.well-known/jwks.json`. They skip `context`. */
+  routes?: Readonly<Record<string, RouteHandler>>;
+  graphqlPath?: string;
+}
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+/**
+ * A Node `request` listener that serves Apollo Server. We use Apollo's integration API instead of
+ * `startStandaloneServer` because the services need the raw body (to verify signatures), a body
+ * size limit applied before parsing, and a couple of plain routes beside `/graphql`.
+ */
+export function createGraphQLRequestListener<TContext extends BaseContext>(
+  options: GraphQLRequestListenerOptions<TContext>,
+): (req: IncomingMessage, res: ServerResponse) => void {
+  const graphqlPath = options.graphqlPath ?? '/graphql';
+  const routes = options.routes ?? {};
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const route = routes[url.pathname];
+
+    if (url.pathname !== graphqlPath && !route) {
+      if (url.pathname === '/' && method === 'GET') {
+        return send(res, { status: 302, headers: { location: graphqlPath }, body: '' });
+      }
+      throw new HttpError(
+        404,
+        ErrorCode.NOT_FOUND,
+        `Nothing is served at ${url.pathname}; the GraphQL endpoint is ${graphqlPath}.`,
+      );
+    }
+
+    const body = await readBody(req, options.maxBodyBytes);
+    const request: RawRequest = {
+      method,
+      path: url.pathname,
+      search: url.search,
+      headers: toHeaderMap(req),
+      body,
+      remoteAddress: req.socket.remoteAddress,
+    };
+
+    if (route) {
+      if (method !== 'GET' && method !== 'HEAD') {
+        throw new HttpError(405, ErrorCode.BAD_REQUEST, `${url.pathname} only answers GET.`);
+      }
+      return send(res, await route(request));
+    }
+
+    const contextValue = await options.context(request);
+    const response = await options.apollo.executeHTTPGraphQLRequest({
+      httpGraphQLRequest: {
+        method,
+        headers: request.headers,
+        search: url.search,
+        body: parseBody(request),
+      },
+      context: () => Promise.resolve(contextValue),
+    });
+    await writeGraphQLResponse(res, response);
+  }
+
+  return (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (error instanceof HttpError) {
+        if (error.status >= 500) options.logger.error('request failed', describeError(error));
+        send(res, { status: error.status, headers: JSON_HEADERS, body: error.toBody() });
+        return;
+      }
+      options.logger.error('unhandled request error', describeError(error));
+      const internal = new HttpError(
+        500,
+        ErrorCode.INTERNAL_SERVER_ERROR,
+        'Internal server error.',
+      );
+      send(res, { status: 500, headers: JSON_HEADERS, body: internal.toBody() });
+    });
+  };
+}
+
+function toHeaderMap(req: IncomingMessage): HeaderMap {
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  return headers;
+}
+
+async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  const tooLarge = () =>
+    new HttpError(
+      413,
+      ErrorCode.PAYLOAD_TOO_LARGE,
+      `The request body is larger than the limit of ${maxBytes} bytes.`,
+    );
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    req.resume();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buffer.length;
+    if (size > maxBytes) {
+      req.resume();
+      throw tooLarge();
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** JSON bodies are parsed here; anything else goes to Apollo as text so CSRF prevention can refuse it. */
+function parseBody(request: RawRequest): unknown {
+  if (request.method !== 'POST') return undefined;
+  const text = request.body.toString('utf8');
+  const contentType = request.headers.get('content-type') ?? '';
+  if (!/^application\/(graphql-response\+)?json\b/i.test(contentType)) return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpError(400, ErrorCode.BAD_REQUEST, 'The request body is not valid JSON.');
+  }
+}
+
+async function writeGraphQLResponse(
+  res: ServerResponse,
+  response: HTTPGraphQLResponse,
+): Promise<void> {
+  for (const [name, value] of response.headers) res.setHeader(name, value);
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+function send(res: ServerResponse, response: RouteResponse): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(response.status, response.headers);
+  res.end(response.body);
+}
+
+export interface RunningHttpServer {
+  readonly server: Server;
+  readonly port: number;
+  /** The GraphQL endpoint's URL, e.g. http://localhost:4000/graphql. */
+  readonly url: string;
+  /** Stops accepting connections, lets in-flight requests finish (up to `graceMs`), then closes. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Listens on `host:port` (port 0 picks a free one, which is what tests do). */
+export async function listen(
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+  { host, port, graphqlPath = '/graphql' }: { host: string; port: number; graphqlPath?: string },
+): Promise<RunningHttpServer> {
+  const server = createServer(listener);
+  // Bound how long a slow client can hold a connection (slowloris); Node's default is 5 minutes.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
+  const actualPort = address.port;
+  const displayHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  return {
+    server,
+    port: actualPort,
+    url: `http://${displayHost}:${actualPort}${graphqlPath}`,
+    close: (graceMs = 10_000) =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      }),
+  };
+}

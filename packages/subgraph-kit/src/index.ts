@@ -1,0 +1,20 @@
+export {
+  applyAuthorization,
+  type ApplyAuthorizationOptions,
+  type AuthorizationContext,
+  type Policy,
+  type PolicyInput,
+} from './authorization.js';
+export { createIdentityGate, type IdentityGateOptions } from './gate.js';
+export {
+  MAX_PAGE_SIZE,
+  pageSize,
+  encodeCursor,
+  decodeCursor,
+  toConnection,
+  type Connection,
+} from './pagination.js';
+export { createSubgraphApolloServer } from './server.js';
+export { DateTimeScalar } from './scalars.js';
+export { createByIdLoader } from './loaders.js';
+export { adminPolicy } from './policies.js';

@@ -1,0 +1,98 @@
+import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
+import { createIdentity, isRole, type Identity } from '@supergraph/identity';
+import { ErrorCode, HttpError, describeError, type Logger } from '@supergraph/service-kit';
+import type { RouterConfig } from '../config.js';
+
+/**
+ * jose errors that mean "this token is no good", as opposed to "we could not check it" (the JWKS
+ * endpoint is down). The first get 401, the second 503, so a client never logs a user out
+ * because a key server hiccupped.
+ */
+const TOKEN_FAULTS = new Set<string>([
+  errors.JWTExpired.code,
+  errors.JWTClaimValidationFailed.code,
+  errors.JWTInvalid.code,
+  errors.JWSInvalid.code,
+  errors.JWSSignatureVerificationFailed.code,
+  errors.JOSEAlgNotAllowed.code,
+  errors.JOSENotSupported.code,
+  errors.JWKSNoMatchingKey.code,
+  errors.JWKSMultipleMatchingKeys.code,
+]);
+
+export type VerifyAuthorization = (
+  authorizationHeader: string | undefined,
+) => Promise<Identity | null>;
+
+export interface AccessTokenVerifierOptions {
+  jwt: RouterConfig['jwt'];
+  logger: Logger;
+}
+
+/**
+ * Turns the `Authorization` header into the caller's identity. This is where the router checks
+ * who is calling; everything downstream trusts only what this returns.
+ *
+ * - No header: anonymous (null).
+ * - A header that is not a well-formed Bearer token, or a token that fails any check: HTTP 401
+ *   UNAUTHENTICATED. A bad token is never quietly downgraded to anonymous (issue #2), because a
+ *   client that sent one believes it is logged in.
+ *
+ * The checks follow RFC 8725: algorithms pinned (never `none`, never a symmetric algorithm),
+ * `iss`, `aud`, `exp`, `iat` and `sub` required, and the `typ` header checked so that no other
+ * kind of JWT signed by the same key passes as an access token.
+ */
+export function createAccessTokenVerifier({
+  jwt,
+  logger,
+}: AccessTokenVerifierOptions): VerifyAuthorization {
+  // Cached, and refetched when a token names an unknown `kid`: that is how key rotation works.
+  const getKey = createRemoteJWKSet(new URL(jwt.jwksUrl));
+
+  return async (authorizationHeader) => {
+    if (authorizationHeader === undefined || authorizationHeader.trim() === '') return null;
+    const match = /^Bearer +([A-Za-z0-9\-_.]+)\s*$/i.exec(authorizationHeader);
+    if (!match?.[1]) {
+      throw refuse('The Authorization header must be "Bearer <access token>".', 'malformed-header');
+    }
+
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(match[1], getKey, {
+        algorithms: [...jwt.algorithms],
+        issuer: jwt.issuer,
+        audience: jwt.audience,
+        requiredClaims: ['exp', 'iat', 'sub'],
+        clockTolerance: jwt.clockToleranceSeconds,
+        ...(jwt.typ === null ? {} : { typ: jwt.typ }),
+      }));
+    } catch (error) {
+      if (error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code)) {
+        logger.info('refused an access token', { reason: error.code });
+        throw error instanceof errors.JWTExpired
+          ? refuse('Your access token has expired. Log in again.', 'expired')
+          : refuse('Your access token is invalid. Log in again.', 'invalid');
+      }
+      // The key set could not be fetched or parsed: our problem, not the caller's.
+      logger.error('could not verify an access token', describeError(error));
+      throw new HttpError(
+        503,
+        ErrorCode.SERVICE_UNAVAILABLE,
+        'Access tokens cannot be checked right now. Try again shortly.',
+      );
+    }
+
+    const subject = payload.sub;
+    // An identity provider that knows nothing of our roles issues plain users.
+    const role = payload[jwt.roleClaim] ?? 'USER';
+    if (!subject || !isRole(role)) {
+      logger.info('refused an access token', { reason: 'bad-claims' });
+      throw refuse('Your access token is invalid. Log in again.', 'invalid');
+    }
+    return createIdentity(subject, role);
+  };
+}
+
+function refuse(message: string, reason: string): HttpError {
+  return new HttpError(401, ErrorCode.UNAUTHENTICATED, message, { reason });
+}

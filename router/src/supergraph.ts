@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import {
+  Kind,
+  parse,
+  print,
+  visit,
+  type ArgumentNode,
+  type DirectiveNode,
+  type DocumentNode,
+  type ValueNode,
+} from 'graphql';
+
+/**
+ * The features composition links `for: SECURITY` (`@authenticated`, `@requiresScopes`, `@policy`).
+ * Apollo Gateway refuses any supergraph that links one, because it cannot enforce them; Apollo
+ * Router enforces them natively. We keep supergraph.graphql exactly as composition writes it, so
+ * it stays Apollo Router-compatible, and take these features out of the gateway's copy only.
+ * The subgraphs enforce the same directives from their own SDL, so nothing is lost.
+ */
+export interface SecurityFeature {
+  readonly url: string;
+  /** The name the supergraph uses for it: `@<name>` and the `<name>__*` types. */
+  readonly name: string;
+}
+
+export interface LoadedSupergraph {
+  /** The SDL to hand to ApolloGateway: the composed supergraph minus its `for: SECURITY` features. */
+  readonly sdl: string;
+  readonly securityFeatures: readonly SecurityFeature[];
+}
+
+export function loadSupergraph(path: string): LoadedSupergraph {
+  return prepareSupergraph(readFileSync(path, 'utf8'));
+}
+
+/** Takes the `for: SECURITY` features out of a composed supergraph, for Apollo Gateway. */
+export function prepareSupergraph(supergraphSdl: string): LoadedSupergraph {
+  const document = parse(supergraphSdl);
+  const securityFeatures = findSecurityFeatures(document);
+  const names = new Set(securityFeatures.map((feature) => feature.name));
+  const isSecurityName = (name: string) =>
+    names.has(name) || [...names].some((feature) => name.startsWith(`${feature}__`));
+
+  const stripped: DocumentNode = visit(document, {
+    DirectiveDefinition: (node) => (isSecurityName(node.name.value) ? null : undefined),
+    ScalarTypeDefinition: (node) => (isSecurityName(node.name.value) ? null : undefined),
+    EnumTypeDefinition: (node) => (isSecurityName(node.name.value) ? null : undefined),
+    Directive: (node) => {
+      if (node.name.value === 'link' && isSecurityLink(node)) return null;
+      if (isSecurityName(node.name.value)) return null;
+      return undefined;
+    },
+  });
+  return { sdl: print(stripped), securityFeatures };
+}
+
+function findSecurityFeatures(document: DocumentNode): SecurityFeature[] {
+  const features: SecurityFeature[] = [];
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.SCHEMA_DEFINITION && definition.kind !== Kind.SCHEMA_EXTENSION)
+      continue;
+    for (const directive of definition.directives ?? []) {
+      if (directive.name.value !== 'link' || !isSecurityLink(directive)) continue;
+      const url = stringArgument(directive.arguments, 'url');
+      if (url === undefined) continue;
+      // Per the link spec, a feature is named by `as`, or else by the URL's last name segment:
+      // https://specs.apollo.dev/requiresScopes/v0.1 is `requiresScopes`.
+      const name = stringArgument(directive.arguments, 'as') ?? url.split('/').at(-2);
+      if (name) features.push({ url, name });
+    }
+  }
+  return features;
+}
+
+function isSecurityLink(directive: DirectiveNode): boolean {
+  const purpose = directive.arguments?.find((argument) => argument.name.value === 'for')?.value;
+  return purpose?.kind === Kind.ENUM && purpose.value === 'SECURITY';
+}
+
+function stringArgument(
+  args: readonly ArgumentNode[] | undefined,
+  name: string,
+): string | undefined {
+  const value: ValueNode | undefined = args?.find(
+    (argument) => argument.name.value === name,
+  )?.value;
+  return value?.kind === Kind.STRING ? value.value : undefined;
+}

@@ -1,0 +1,105 @@
+/**
+ * `npm start`: the whole graph on one machine, for development.
+ *
+ * 1. Finds a MongoDB (MONGODB_URI, else FerretDB on PATH, else mongodb-memory-server), keeping
+ *    its data under .data/ so it survives restarts.
+ * 2. Generates the router-to-subgraph signing secret, unless IDENTITY_SIGNING_SECRET is set.
+ * 3. Runs each service with its own workspace `start` script (`dev` with --watch), the very
+ *    commands its Dockerfile runs, and prints the router's URL once it answers.
+ *
+ * Ctrl-C stops everything it started.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { startDevMongo } from '@supergraph/dev-mongo';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const SERVICES = ['subgraphs/users', 'subgraphs/orders', 'router'] as const;
+const script = process.argv.includes('--watch') ? 'dev' : 'start';
+
+const WorkspacePackage = z.object({ scripts: z.record(z.string(), z.string()) });
+
+function log(message: string): void {
+  console.log(`[start] ${message}`);
+}
+
+const production = process.env['NODE_ENV'] === 'production';
+if (production && !process.env['IDENTITY_SIGNING_SECRET']) {
+  console.error('[start] IDENTITY_SIGNING_SECRET is required when NODE_ENV=production.');
+  process.exit(1);
+}
+
+const dataDir = resolve(root, process.env['DATA_DIR'] ?? '.data');
+const mongo = await startDevMongo({ env: process.env, dataDir, log });
+
+const env: NodeJS.ProcessEnv = {
+  ...process.env,
+  MONGODB_URI: mongo.uri,
+  // A fresh secret each start is enough: the router and the subgraphs restart together.
+  IDENTITY_SIGNING_SECRET:
+    process.env['IDENTITY_SIGNING_SECRET'] ?? randomBytes(32).toString('hex'),
+  // Absolute, because each service runs in its own workspace folder.
+  DATA_DIR: dataDir,
+};
+
+const children: ChildProcess[] = [];
+let stopping = false;
+
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null || child.signalCode !== null) return done();
+            child.once('exit', () => done());
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    await mongo.stop();
+  }
+  process.exit(code);
+}
+
+for (const service of SERVICES) {
+  const cwd = resolve(root, service);
+  const command = WorkspacePackage.parse(
+    JSON.parse(readFileSync(resolve(cwd, 'package.json'), 'utf8')),
+  ).scripts[script];
+  if (!command) throw new Error(`${service}/package.json has no "${script}" script`);
+  const child = spawn(command, { cwd, env, shell: true, stdio: 'inherit' });
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(
+      `[start] ${service} stopped (${signal ?? `exit code ${code}`}); stopping the rest.`,
+    );
+    void stopAll(1);
+  });
+  children.push(child);
+}
+
+process.once('SIGINT', () => void stopAll(0));
+process.once('SIGTERM', () => void stopAll(0));
+
+// The router prints its own URL too; this line is the one a person looks for.
+const routerPort = process.env['ROUTER_PORT'] ?? '4000';
+const routerUrl = `http://localhost:${routerPort}/graphql`;
+for (let attempt = 0; attempt < 300 && !stopping; attempt++) {
+  const up = await fetch(`http://127.0.0.1:${routerPort}/health`).then(
+    (response) => response.ok,
+    () => false,
+  );
+  if (up) {
+    log(`MongoDB: ${mongo.kind}${mongo.kind === 'external' ? '' : ` (${mongo.uri})`}`);
+    log(`The graph is up: ${routerUrl}`);
+    if (!production) log('Open it in a browser for Apollo Sandbox; log in as admin/a or user/u.');
+    break;
+  }
+  await new Promise((done) => setTimeout(done, 200));
+}

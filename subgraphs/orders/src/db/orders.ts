@@ -1,0 +1,103 @@
+import { ObjectId, type Collection, type Db, type Filter } from 'mongodb';
+
+export interface OrderDocument {
+  _id: ObjectId;
+  /** The owner: the `sub` of the token that created the order. */
+  userId: string;
+  item: string;
+  address: string;
+  createdAt: Date;
+}
+
+export type OrderRecord = OrderDocument;
+
+/** A User as the orders subgraph knows it: just the key, from the router's representation. */
+export interface UserReference {
+  id: string;
+}
+
+/** Where a page starts: orders are listed newest first, ties broken by `_id`. */
+export interface OrderPosition {
+  createdAt: Date;
+  id: ObjectId;
+}
+
+export type OrderRepository = ReturnType<typeof createOrderRepository>;
+
+const NEWEST_FIRST = { createdAt: -1, _id: -1 } as const;
+
+/** Keyset pagination: strictly after `position` in newest-first order, with no skip/offset scan. */
+function after(position: OrderPosition | undefined): Filter<OrderDocument> {
+  if (!position) return {};
+  return {
+    $or: [
+      { createdAt: { $lt: position.createdAt } },
+      { createdAt: position.createdAt, _id: { $lt: position.id } },
+    ],
+  };
+}
+
+/** Everything the orders subgraph does with MongoDB. Resolvers never touch the driver directly. */
+export function createOrderRepository(db: Db) {
+  const orders: Collection<OrderDocument> = db.collection<OrderDocument>('orders');
+
+  return {
+    async ensureIndexes(): Promise<void> {
+      await orders.createIndexes([
+        // A user's orders, newest first: `User.orders`, `Query.orders` for a USER.
+        { key: { userId: 1, createdAt: -1, _id: -1 }, name: 'user_newest_first' },
+        // Everyone's orders, newest first: `Query.orders` for an ADMIN.
+        { key: { createdAt: -1, _id: -1 }, name: 'newest_first' },
+      ]);
+    },
+
+    async insert(
+      input: Omit<OrderDocument, '_id' | 'createdAt'>,
+      now = new Date(),
+    ): Promise<OrderRecord> {
+      const doc: OrderDocument = { _id: new ObjectId(), ...input, createdAt: now };
+      await orders.insertOne(doc);
+      return doc;
+    },
+
+    async findByIds(ids: readonly ObjectId[]): Promise<OrderRecord[]> {
+      return orders.find({ _id: { $in: [...ids] } }).toArray();
+    },
+
+    /** One page of orders, all users' when `userId` is undefined (admins). */
+    async list(
+      userId: string | undefined,
+      limit: number,
+      position: OrderPosition | undefined,
+    ): Promise<OrderRecord[]> {
+      const filter: Filter<OrderDocument> = {
+        ...(userId === undefined ? {} : { userId }),
+        ...after(position),
+      };
+      return orders.find(filter).sort(NEWEST_FIRST).limit(limit).toArray();
+    },
+
+    /**
+     * The first `limit` orders of each of several users in one query, for `User.orders` across a
+     * list of users. MongoDB has no portable per-group limit (`$topN` needs 5.2 and FerretDB
+     * lacks it), so with several users this reads all their orders after `position` and cuts
+     * each list here; with one user, the limit goes to the server.
+     */
+    async listForUsers(
+      userIds: readonly string[],
+      limit: number,
+      position: OrderPosition | undefined,
+    ): Promise<Map<string, OrderRecord[]>> {
+      const cursor = orders
+        .find({ userId: { $in: [...userIds] }, ...after(position) })
+        .sort({ userId: 1, ...NEWEST_FIRST });
+      if (userIds.length === 1) cursor.limit(limit);
+      const byUser = new Map<string, OrderRecord[]>(userIds.map((id) => [id, []]));
+      for await (const order of cursor) {
+        const list = byUser.get(order.userId);
+        if (list && list.length < limit) list.push(order);
+      }
+      return byUser;
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import { pageSize, toConnection } from '@supergraph/subgraph-kit';
+import type { UserResolvers } from '../generated/graphql.js';
+import { orderCursor, orderPosition } from './cursor.js';
+
+export const User: UserResolvers = {
+  // The orders subgraph stores no users: a reference is just its key.
+  __resolveReference: (reference) => ({ id: reference.id }),
+  orders: async (user, { first, after }, { loaders }) => {
+    const size = pageSize(first);
+    const rows = await loaders.ordersByUser.load({
+      userId: user.id,
+      limit: size + 1,
+      after: orderPosition(after),
+    });
+    return toConnection(rows, size, orderCursor);
+  },
+};

@@ -1,0 +1,124 @@
+import { ObjectId, type Collection, type Db } from 'mongodb';
+import type { Role } from '@supergraph/identity';
+import { isDuplicateKeyError } from '@supergraph/service-kit';
+
+/** A user as stored. `passwordHash` is an argon2id PHC string and never leaves this module's login path. */
+export interface UserDocument {
+  _id: ObjectId;
+  username: string;
+  passwordHash: string;
+  fullName: string | null;
+  email: string | null;
+  role: Role;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/**
+ * A user as the rest of the subgraph sees it: without the password hash. Every read except the
+ * one `login` makes projects the hash away, so no resolver can leak it even by mistake.
+ */
+export type UserRecord = Omit<UserDocument, 'passwordHash'>;
+
+const WITHOUT_HASH = { projection: { passwordHash: 0 } } as const;
+
+export class UsernameTakenError extends Error {
+  constructor(readonly username: string) {
+    super(`The username "${username}" is already taken.`);
+    this.name = 'UsernameTakenError';
+  }
+}
+
+export interface NewUser {
+  username: string;
+  passwordHash: string;
+  fullName: string | null;
+  email: string | null;
+  role: Role;
+}
+
+export type UserChanges = Partial<
+  Pick<UserDocument, 'fullName' | 'email' | 'role' | 'passwordHash'>
+>;
+
+export type UserRepository = ReturnType<typeof createUserRepository>;
+
+/** Everything the users subgraph does with MongoDB. Resolvers never touch the driver directly. */
+export function createUserRepository(db: Db) {
+  const users: Collection<UserDocument> = db.collection<UserDocument>('users');
+
+  return {
+    /**
+     * The unique index is what makes concurrent `createUser` calls with one username safe:
+     * MongoDB lets exactly one insert through and refuses the others with E11000.
+     */
+    async ensureIndexes(): Promise<void> {
+      await users.createIndex({ username: 1 }, { unique: true, name: 'username_unique' });
+    },
+
+    async findByIds(ids: readonly ObjectId[]): Promise<UserRecord[]> {
+      return users.find({ _id: { $in: [...ids] } }, WITHOUT_HASH).toArray();
+    },
+
+    /** The only read that returns the hash: `login` needs it to verify a password. */
+    async findCredentials(
+      username: string,
+    ): Promise<{ user: UserRecord; passwordHash: string } | null> {
+      const doc = await users.findOne({ username });
+      if (!doc) return null;
+      const { passwordHash, ...user } = doc;
+      return { user, passwordHash };
+    },
+
+    /** Oldest first, keyset-paginated on `_id` (ObjectIds grow with time). */
+    async list(limit: number, after: ObjectId | undefined): Promise<UserRecord[]> {
+      const filter = after ? { _id: { $gt: after } } : {};
+      return users.find(filter, WITHOUT_HASH).sort({ _id: 1 }).limit(limit).toArray();
+    },
+
+    /** Inserts a user, or throws `UsernameTakenError` when the unique index refuses it. */
+    async insert(input: NewUser, now = new Date()): Promise<UserRecord> {
+      const doc: UserDocument = { _id: new ObjectId(), ...input, createdAt: now, updatedAt: now };
+      try {
+        await users.insertOne(doc);
+        const { passwordHash: _hash, ...record } = doc;
+        return record;
+      } catch (error) {
+        if (isDuplicateKeyError(error)) throw new UsernameTakenError(input.username);
+        throw error;
+      }
+    },
+
+    /**
+     * Inserts the user only if no user has that name, and never changes an existing one: seeding
+     * must not overwrite what people changed later.
+     */
+    async insertIfAbsent(input: NewUser, now = new Date()): Promise<boolean> {
+      try {
+        const result = await users.updateOne(
+          { username: input.username },
+          { $setOnInsert: { ...input, createdAt: now, updatedAt: now } },
+          { upsert: true },
+        );
+        return result.upsertedCount === 1;
+      } catch (error) {
+        // Two processes seeding at once: the other one won, which is just as good.
+        if (isDuplicateKeyError(error)) return false;
+        throw error;
+      }
+    },
+
+    async update(id: ObjectId, changes: UserChanges, now = new Date()): Promise<UserRecord | null> {
+      return users.findOneAndUpdate(
+        { _id: id },
+        { $set: { ...changes, updatedAt: now } },
+        { ...WITHOUT_HASH, returnDocument: 'after' },
+      );
+    },
+
+    async delete(id: ObjectId): Promise<boolean> {
+      const { deletedCount } = await users.deleteOne({ _id: id });
+      return deletedCount === 1;
+    },
+  };
+}

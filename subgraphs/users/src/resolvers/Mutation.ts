@@ -1,0 +1,102 @@
+import { GraphQLError } from 'graphql';
+import { createIdentity } from '@supergraph/identity';
+import {
+  badUserInput,
+  ErrorCode,
+  forbidden,
+  parseObjectId,
+  unauthenticated,
+} from '@supergraph/service-kit';
+import { MAX_PASSWORD_LENGTH } from '../auth/passwords.js';
+import { UsernameTakenError, type UserChanges } from '../db/users.js';
+import type { MutationResolvers } from '../generated/graphql.js';
+import {
+  normalizeUsername,
+  validEmail,
+  validFullName,
+  validPassword,
+  validUsername,
+} from '../validation.js';
+
+// One message for an unknown user and a wrong password, so the answer reveals nothing (issue #2).
+const LOGIN_FAILED = 'Invalid username or password.';
+
+export const Mutation: MutationResolvers = {
+  login: async (_parent, { username, password }, context) => {
+    const found =
+      password.length <= MAX_PASSWORD_LENGTH
+        ? await context.users.findCredentials(normalizeUsername(username))
+        : null;
+    const valid = found
+      ? await context.passwords.verify(found.passwordHash, password)
+      : await context.passwords.verifyNobody(password.slice(0, MAX_PASSWORD_LENGTH));
+    if (!found || !valid) throw unauthenticated(LOGIN_FAILED);
+
+    const { user } = found;
+    const id = user._id.toHexString();
+    // The caller is still anonymous on this request; let them see themself in `AuthPayload.user`.
+    context.viewerFor.set(user, createIdentity(id, user.role));
+    return {
+      accessToken: await context.tokens.issueAccessToken({ id, role: user.role }),
+      tokenType: 'Bearer',
+      expiresIn: context.tokens.ttlSeconds,
+      user,
+    };
+  },
+
+  createUser: async (_parent, { input }, { users, passwords }) => {
+    const username = validUsername(input.username);
+    const password = validPassword(input.password);
+    const fullName = validFullName(input.fullName);
+    const email = validEmail(input.email);
+    try {
+      return await users.insert({
+        username,
+        passwordHash: await passwords.hash(password),
+        fullName,
+        email,
+        role: input.role ?? 'USER',
+      });
+    } catch (error) {
+      // Concurrent creates of one username: the unique index lets exactly one through.
+      if (error instanceof UsernameTakenError)
+        throw badUserInput(error.message, { field: 'username' });
+      throw error;
+    }
+  },
+
+  updateUser: async (_parent, { id, input }, { identity, users, passwords }) => {
+    const userId = parseObjectId(id);
+    const changes: UserChanges = {};
+    if (input.fullName !== undefined) changes.fullName = validFullName(input.fullName);
+    if (input.email !== undefined) changes.email = validEmail(input.email);
+    if (input.password !== undefined) {
+      if (input.password === null)
+        throw badUserInput('password cannot be null; leave it out to keep it.', {
+          field: 'password',
+        });
+      changes.passwordHash = await passwords.hash(validPassword(input.password));
+    }
+    if (input.role !== undefined) {
+      // The SDL lets a user update themself; this is the one field of theirs they may not touch.
+      if (identity?.role !== 'ADMIN') throw forbidden('Only an admin can change a role.');
+      if (input.role === null)
+        throw badUserInput('role cannot be null; leave it out to keep it.', { field: 'role' });
+      changes.role = input.role;
+    }
+    const updated = await users.update(userId, changes);
+    if (!updated)
+      throw new GraphQLError(`No user has the id ${id}.`, {
+        extensions: { code: ErrorCode.NOT_FOUND },
+      });
+    return updated;
+  },
+
+  deleteUser: async (_parent, { id }, { identity, users }) => {
+    const userId = parseObjectId(id);
+    // An admin who deletes themself could leave the graph with no admin at all.
+    if (identity?.id === userId.toHexString())
+      throw badUserInput('You cannot delete your own account.');
+    return users.delete(userId);
+  },
+};

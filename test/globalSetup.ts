@@ -1,0 +1,30 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startDevMongo } from '@supergraph/dev-mongo';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    mongodbUri: string;
+  }
+}
+
+/**
+ * One MongoDB-protocol server for the whole integration run, found the way `npm start` finds
+ * one (MONGODB_URI, else FerretDB on PATH, else mongodb-memory-server). Each test file then
+ * works in databases of its own, so files can run in parallel without seeing each other's data.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'supergraph-test-mongo-'));
+  const mongo = await startDevMongo({
+    env: process.env,
+    dataDir,
+    log: (message) => process.stderr.write(`${message}\n`),
+  });
+  project.provide('mongodbUri', mongo.uri);
+  return async () => {
+    await mongo.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+}

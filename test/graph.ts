@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import type { CommandStartedEvent, Db } from 'mongodb';
+import { inject } from 'vitest';
+import {
+  createLogger,
+  createMongoClient,
+  listen,
+  type RunningHttpServer,
+} from '@supergraph/service-kit';
+import { createRouter } from '../router/src/server.js';
+import { loadRouterConfig } from '../router/src/config.js';
+import { generateSigningKey, type SigningKey } from '../subgraphs/users/src/auth/keys.js';
+import { loadUsersConfig } from '../subgraphs/users/src/config.js';
+import { seedUsers } from '../subgraphs/users/src/db/seed.js';
+import { createUsersSubgraph } from '../subgraphs/users/src/server.js';
+import { loadOrdersConfig } from '../subgraphs/orders/src/config.js';
+import { createOrdersSubgraph } from '../subgraphs/orders/src/server.js';
+
+export interface GraphQLResponse {
+  status: number;
+  headers: Headers;
+  body: {
+    data?: Record<string, unknown> | null;
+    errors?: {
+      message: string;
+      path?: (string | number)[];
+      extensions?: Record<string, unknown>;
+    }[];
+  };
+}
+
+export interface RunningGraph {
+  readonly routerUrl: string;
+  readonly usersUrl: string;
+  readonly ordersUrl: string;
+  /** The secret the router signs subgraph requests with. */
+  readonly identitySecret: string;
+  /** The key the users subgraph signs access tokens with. */
+  readonly signingKey: SigningKey;
+  readonly jwt: { readonly issuer: string; readonly audience: string };
+  readonly usersDb: Db;
+  readonly ordersDb: Db;
+  /** Every MongoDB command the subgraphs have sent so far (the driver's command monitoring). */
+  readonly commands: CommandStartedEvent[];
+  /** POSTs a GraphQL request; `token` becomes `Authorization: Bearer <token>`. */
+  request(
+    url: string,
+    query: string,
+    options?: {
+      variables?: Record<string, unknown>;
+      token?: string;
+      headers?: Record<string, string>;
+    },
+  ): Promise<GraphQLResponse>;
+  /** Logs in through the router and returns the access token and user id. */
+  login(username: string, password: string): Promise<{ token: string; userId: string }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Boots the real graph for one test file: both subgraphs and the router, over real HTTP on
+ * 127.0.0.1 port 0, against the MongoDB that test/globalSetup.ts started, in databases named
+ * after `name` so that test files never share data.
+ */
+export async function startGraph(name: string): Promise<RunningGraph> {
+  const mongodbUri = inject('mongodbUri');
+  const databasePrefix = `t_${name.replace(/\W+/g, '_')}_${randomBytes(3).toString('hex')}`;
+  const identitySecret = randomBytes(32).toString('hex');
+  const signingKey = await generateSigningKey('EdDSA');
+  const logger = createLogger('test', 'silent');
+  const baseEnv = {
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    MONGODB_URI: mongodbUri,
+    IDENTITY_SIGNING_SECRET: identitySecret,
+  };
+
+  const client = createMongoClient(mongodbUri, { monitorCommands: true });
+  await client.connect();
+  const commands: CommandStartedEvent[] = [];
+  client.on('commandStarted', (event) => commands.push(event));
+
+  const servers: RunningHttpServer[] = [];
+  const stops: (() => Promise<void>)[] = [];
+
+  const usersConfig = loadUsersConfig({ ...baseEnv, USERS_DB: `${databasePrefix}_users` });
+  const usersDb = client.db(usersConfig.database);
+  const users = await createUsersSubgraph({ config: usersConfig, db: usersDb, signingKey, logger });
+  await seedUsers(usersDb, users.repository, usersConfig.seeds, users.passwords, logger);
+  const usersServer = await listen(users.listener, { host: '127.0.0.1', port: 0 });
+  servers.push(usersServer);
+  stops.push(() => users.stop());
+
+  const ordersConfig = loadOrdersConfig({ ...baseEnv, ORDERS_DB: `${databasePrefix}_orders` });
+  const ordersDb = client.db(ordersConfig.database);
+  const orders = await createOrdersSubgraph({ config: ordersConfig, db: ordersDb, logger });
+  const ordersServer = await listen(orders.listener, { host: '127.0.0.1', port: 0 });
+  servers.push(ordersServer);
+  stops.push(() => orders.stop());
+
+  const routerConfig = loadRouterConfig({
+    ...baseEnv,
+    USERS_URL: usersServer.url,
+    ORDERS_URL: ordersServer.url,
+    JWKS_URL: new URL('/.well-known/jwks.json', usersServer.url).href,
+  });
+  const router = await createRouter({ config: routerConfig, logger });
+  const routerServer = await listen(router.listener, { host: '127.0.0.1', port: 0 });
+  servers.push(routerServer);
+  stops.push(() => router.stop());
+
+  const request: RunningGraph['request'] = async (url, query, options = {}) => {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...options.headers,
+      },
+      body: JSON.stringify({ query, variables: options.variables ?? {} }),
+    });
+    const text = await response.text();
+    let body: GraphQLResponse['body'];
+    try {
+      body = JSON.parse(text) as GraphQLResponse['body'];
+    } catch {
+      throw new Error(
+        `expected a JSON response from ${url}, got HTTP ${response.status}: ${text.slice(0, 200)}`,
+      );
+    }
+    return { status: response.status, headers: response.headers, body };
+  };
+
+  return {
+    routerUrl: routerServer.url,
+    usersUrl: usersServer.url,
+    ordersUrl: ordersServer.url,
+    identitySecret,
+    signingKey,
+    jwt: { issuer: usersConfig.jwt.issuer, audience: usersConfig.jwt.audience },
+    usersDb,
+    ordersDb,
+    commands,
+    request,
+    async login(username, password) {
+      const { body } = await request(
+        routerServer.url,
+        'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken user { id } } }',
+        { variables: { u: username, p: password } },
+      );
+      const payload = body.data?.['login'] as
+        { accessToken: string; user: { id: string } } | undefined;
+      if (!payload) throw new Error(`login as ${username} failed: ${JSON.stringify(body.errors)}`);
+      return { token: payload.accessToken, userId: payload.user.id };
+    },
+    async stop() {
+      await Promise.all(servers.map((server) => server.close(1_000)));
+      for (const stop of stops.reverse()) await stop();
+      await usersDb.dropDatabase().catch(() => {});
+      await ordersDb.dropDatabase().catch(() => {});
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,36 @@
+import { createRequire } from 'node:module';
+import { defineConfig } from 'vitest/config';
+
+// Two projects, as in graphql-hive/gateway: fast unit tests beside the code, and integration
+// tests (`*.int.test.ts`) that boot the real graph against a real MongoDB-protocol server.
+export default defineConfig({
+  resolve: {
+    // graphql ships both ESM (.mjs) and CJS builds. Vite would load the ESM one for our code while
+    // the CJS Apollo packages require the other, and graphql refuses types from "another realm".
+    // Node itself picks the CJS build for both, so make vitest do the same.
+    alias: { graphql: createRequire(import.meta.url).resolve('graphql') },
+  },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['{packages,subgraphs,router,scripts}/**/*.test.ts'],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['{packages,subgraphs,router,scripts,test}/**/*.int.test.ts'],
+          exclude: ['**/node_modules/**'],
+          globalSetup: ['./test/globalSetup.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
