@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { CommandStartedEvent, Db } from 'mongodb';
 import { inject } from 'vitest';
+import { IDENTITY_HEADERS, signRequest, type Identity } from '@supergraph/identity';
 import {
   createLogger,
   createMongoClient,
@@ -40,6 +42,8 @@ export interface RunningGraph {
   readonly jwt: { readonly issuer: string; readonly audience: string };
   readonly usersDb: Db;
   readonly ordersDb: Db;
+  /** Every GraphQL request (POST /graphql) each subgraph has received, headers as received. */
+  readonly subgraphRequests: Record<'users' | 'orders', IncomingHttpHeaders[]>;
   /** Every MongoDB command the subgraphs have sent so far (the driver's command monitoring). */
   readonly commands: CommandStartedEvent[];
   /** POSTs a GraphQL request; `token` becomes `Authorization: Bearer <token>`. */
@@ -51,6 +55,15 @@ export interface RunningGraph {
       token?: string;
       headers?: Record<string, string>;
     },
+  ): Promise<GraphQLResponse>;
+  /**
+   * POSTs straight to a subgraph, signed as the router would sign it for `identity` (null for
+   * anonymous). This is how tests reach `_entities` with a valid signature but another identity.
+   */
+  requestSubgraph(
+    subgraph: 'users' | 'orders',
+    query: string,
+    options?: { variables?: Record<string, unknown>; identity?: Identity | null },
   ): Promise<GraphQLResponse>;
   /** Logs in through the router and returns the access token and user id. */
   login(username: string, password: string): Promise<{ token: string; userId: string }>;
@@ -67,7 +80,11 @@ export async function startGraph(name: string): Promise<RunningGraph> {
   const databasePrefix = `t_${name.replace(/\W+/g, '_')}_${randomBytes(3).toString('hex')}`;
   const identitySecret = randomBytes(32).toString('hex');
   const signingKey = await generateSigningKey('EdDSA');
-  const logger = createLogger('test', 'silent');
+  // TEST_LOG_LEVEL=debug npm run test:int shows the services' logs when a test needs explaining.
+  const logger = createLogger(
+    'test',
+    process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent',
+  );
   const baseEnv = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -87,14 +104,28 @@ export async function startGraph(name: string): Promise<RunningGraph> {
   const usersDb = client.db(usersConfig.database);
   const users = await createUsersSubgraph({ config: usersConfig, db: usersDb, signingKey, logger });
   await seedUsers(usersDb, users.repository, usersConfig.seeds, users.passwords, logger);
-  const usersServer = await listen(users.listener, { host: '127.0.0.1', port: 0 });
+  const subgraphRequests: RunningGraph['subgraphRequests'] = { users: [], orders: [] };
+  const usersServer = await listen(
+    (req, res) => {
+      if (req.method === 'POST' && req.url === '/graphql') subgraphRequests.users.push(req.headers);
+      users.listener(req, res);
+    },
+    { host: '127.0.0.1', port: 0 },
+  );
   servers.push(usersServer);
   stops.push(() => users.stop());
 
   const ordersConfig = loadOrdersConfig({ ...baseEnv, ORDERS_DB: `${databasePrefix}_orders` });
   const ordersDb = client.db(ordersConfig.database);
   const orders = await createOrdersSubgraph({ config: ordersConfig, db: ordersDb, logger });
-  const ordersServer = await listen(orders.listener, { host: '127.0.0.1', port: 0 });
+  const ordersServer = await listen(
+    (req, res) => {
+      if (req.method === 'POST' && req.url === '/graphql')
+        subgraphRequests.orders.push(req.headers);
+      orders.listener(req, res);
+    },
+    { host: '127.0.0.1', port: 0 },
+  );
   servers.push(ordersServer);
   stops.push(() => orders.stop());
 
@@ -109,26 +140,51 @@ export async function startGraph(name: string): Promise<RunningGraph> {
   servers.push(routerServer);
   stops.push(() => router.stop());
 
-  const request: RunningGraph['request'] = async (url, query, options = {}) => {
+  const request: RunningGraph['request'] = (url, query, options = {}) =>
+    send(url, JSON.stringify({ query, variables: options.variables ?? {} }), {
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
+    });
+
+  async function send(
+    url: string,
+    body: string,
+    headers: Record<string, string>,
+  ): Promise<GraphQLResponse> {
     const response = await fetch(url, {
       method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        ...options.headers,
-      },
-      body: JSON.stringify({ query, variables: options.variables ?? {} }),
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
     });
     const text = await response.text();
-    let body: GraphQLResponse['body'];
+    let parsed: GraphQLResponse['body'];
     try {
-      body = JSON.parse(text) as GraphQLResponse['body'];
+      parsed = JSON.parse(text) as GraphQLResponse['body'];
     } catch {
       throw new Error(
         `expected a JSON response from ${url}, got HTTP ${response.status}: ${text.slice(0, 200)}`,
       );
     }
-    return { status: response.status, headers: response.headers, body };
+    return { status: response.status, headers: response.headers, body: parsed };
+  }
+
+  const requestSubgraph: RunningGraph['requestSubgraph'] = (subgraph, query, options = {}) => {
+    const body = JSON.stringify({ query, variables: options.variables ?? {} });
+    const identity = options.identity ?? null;
+    const identityHeaders: Record<string, string> = identity
+      ? { [IDENTITY_HEADERS.userId]: identity.id, [IDENTITY_HEADERS.role]: identity.role }
+      : {};
+    const signature = signRequest({
+      secret: identitySecret,
+      audience: subgraph,
+      userId: identity?.id,
+      role: identity?.role,
+      body,
+    });
+    return send(subgraph === 'users' ? usersServer.url : ordersServer.url, body, {
+      ...identityHeaders,
+      ...signature,
+    });
   };
 
   return {
@@ -140,8 +196,10 @@ export async function startGraph(name: string): Promise<RunningGraph> {
     jwt: { issuer: usersConfig.jwt.issuer, audience: usersConfig.jwt.audience },
     usersDb,
     ordersDb,
+    subgraphRequests,
     commands,
     request,
+    requestSubgraph,
     async login(username, password) {
       const { body } = await request(
         routerServer.url,

@@ -22,6 +22,10 @@ export type UserRecord = Omit<UserDocument, 'passwordHash'>;
 
 const WITHOUT_HASH = { projection: { passwordHash: 0 } } as const;
 
+function withoutHash({ passwordHash: _hash, ...record }: UserDocument): UserRecord {
+  return record;
+}
+
 export class UsernameTakenError extends Error {
   constructor(readonly username: string) {
     super(`The username "${username}" is already taken.`);
@@ -81,8 +85,7 @@ export function createUserRepository(db: Db) {
       const doc: UserDocument = { _id: new ObjectId(), ...input, createdAt: now, updatedAt: now };
       try {
         await users.insertOne(doc);
-        const { passwordHash: _hash, ...record } = doc;
-        return record;
+        return withoutHash(doc);
       } catch (error) {
         if (isDuplicateKeyError(error)) throw new UsernameTakenError(input.username);
         throw error;
@@ -109,11 +112,13 @@ export function createUserRepository(db: Db) {
     },
 
     async update(id: ObjectId, changes: UserChanges, now = new Date()): Promise<UserRecord | null> {
-      return users.findOneAndUpdate(
+      // No projection here: FerretDB does not support one on findAndModify, so strip the hash in code.
+      const updated = await users.findOneAndUpdate(
         { _id: id },
         { $set: { ...changes, updatedAt: now } },
-        { ...WITHOUT_HASH, returnDocument: 'after' },
+        { returnDocument: 'after' },
       );
+      return updated ? withoutHash(updated) : null;
     },
 
     async delete(id: ObjectId): Promise<boolean> {

@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IDENTITY_HEADERS, signRequest } from '@supergraph/identity';
+import { expectDenied, expectOk } from './expect.js';
+import { startGraph, type RunningGraph } from './graph.js';
+
+/**
+ * Identity propagation (issue #2): the router sets identity headers only from a verified token,
+ * and a subgraph answers nothing that the router did not sign.
+ */
+let graph: RunningGraph;
+let admin: { token: string; userId: string };
+let user: { token: string; userId: string };
+
+beforeAll(async () => {
+  graph = await startGraph('identity');
+  admin = await graph.login('admin', 'a');
+  user = await graph.login('user', 'u');
+});
+afterAll(() => graph?.stop());
+
+const USERS_QUERY = '{ users(first: 5) { edges { node { id username email } } } }';
+const SERVICE_QUERY = '{ _service { sdl } }';
+const ENTITIES_QUERY =
+  'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }';
+
+async function postRaw(url: string, body: string, headers: Record<string, string>) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body,
+  });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+}
+
+function expectRefused(response: { status: number; body: Record<string, unknown> }): void {
+  expect(response.status).toBe(401);
+  expect(response.body).not.toHaveProperty('data');
+  expect(response.body).toMatchObject({
+    errors: [{ extensions: { code: 'UNAUTHENTICATED' }, message: expect.stringMatching(/router/) }],
+  });
+}
+
+describe('a request straight to a subgraph', () => {
+  const forged = () => ({
+    [IDENTITY_HEADERS.userId]: admin.userId,
+    [IDENTITY_HEADERS.role]: 'ADMIN',
+  });
+  // A getter, because `admin` is only known once beforeAll has run.
+  const bodies = () => ({
+    users: JSON.stringify({ query: USERS_QUERY }),
+    _service: JSON.stringify({ query: SERVICE_QUERY }),
+    _entities: JSON.stringify({
+      query: ENTITIES_QUERY,
+      variables: { r: [{ __typename: 'User', id: admin.userId }] },
+    }),
+    introspection: JSON.stringify({ query: '{ __schema { queryType { name } } }' }),
+  });
+
+  it.each(['users', '_service', '_entities', 'introspection'] as const)(
+    'with forged identity headers and no signature is refused: %s',
+    async (name) => {
+      expectRefused(await postRaw(graph.usersUrl, bodies()[name], forged()));
+    },
+  );
+
+  it('is refused by the orders subgraph too', async () => {
+    expectRefused(
+      await postRaw(
+        graph.ordersUrl,
+        JSON.stringify({ query: '{ orders { edges { node { id } } } }' }),
+        forged(),
+      ),
+    );
+    expectRefused(await postRaw(graph.ordersUrl, bodies()._service, {}));
+  });
+
+  function signed(
+    overrides: { secret?: string; audience?: string; now?: number; body?: string } = {},
+  ) {
+    return {
+      ...forged(),
+      ...signRequest({
+        secret: overrides.secret ?? graph.identitySecret,
+        audience: overrides.audience ?? 'users',
+        userId: admin.userId,
+        role: 'ADMIN',
+        body: overrides.body ?? bodies().users,
+        ...(overrides.now === undefined ? {} : { now: overrides.now }),
+      }),
+    };
+  }
+
+  it('is answered when the router’s signature holds (the control for the cases below)', async () => {
+    const response = await postRaw(graph.usersUrl, bodies().users, signed());
+    expect(response.status).toBe(200);
+    expect(response.body).toHaveProperty('data.users.edges');
+  });
+
+  it('is refused when signed with another secret', async () => {
+    expectRefused(
+      await postRaw(graph.usersUrl, bodies().users, signed({ secret: 'x'.repeat(64) })),
+    );
+  });
+
+  it('is refused when the signature is for the other subgraph', async () => {
+    expectRefused(await postRaw(graph.usersUrl, bodies().users, signed({ audience: 'orders' })));
+  });
+
+  it('is refused when the timestamp is stale', async () => {
+    expectRefused(
+      await postRaw(
+        graph.usersUrl,
+        bodies().users,
+        signed({ now: Math.floor(Date.now() / 1000) - 120 }),
+      ),
+    );
+  });
+
+  it('is refused when the body was changed after signing', async () => {
+    const headers = signed({ body: JSON.stringify({ query: '{ __typename }' }) });
+    expectRefused(await postRaw(graph.usersUrl, bodies().users, headers));
+  });
+
+  it('is refused when an identity header was changed after signing', async () => {
+    const headers = {
+      ...signRequest({
+        secret: graph.identitySecret,
+        audience: 'users',
+        userId: user.userId,
+        role: 'USER',
+        body: bodies().users,
+      }),
+      [IDENTITY_HEADERS.userId]: user.userId,
+      [IDENTITY_HEADERS.role]: 'ADMIN',
+    };
+    expectRefused(await postRaw(graph.usersUrl, bodies().users, headers));
+  });
+
+  it('is refused for a GET, which cannot carry a signed body', async () => {
+    const response = await fetch(`${graph.usersUrl}?query=${encodeURIComponent(SERVICE_QUERY)}`, {
+      headers: forged(),
+    });
+    expect(response.status).toBe(401);
+  });
+});
+
+describe('the router', () => {
+  it('sends no identity headers for an anonymous caller, never the string "undefined"', async () => {
+    const before = graph.subgraphRequests.users.length;
+    expectOk(await graph.request(graph.routerUrl, 'query { __typename }'));
+    expectDenied(await graph.request(graph.routerUrl, '{ me { id } }'), ['me'], 'UNAUTHENTICATED');
+    const sent = graph.subgraphRequests.users.slice(before);
+    expect(sent.length).toBeGreaterThan(0);
+    for (const headers of sent) {
+      expect(headers[IDENTITY_HEADERS.userId]).toBeUndefined();
+      expect(headers[IDENTITY_HEADERS.role]).toBeUndefined();
+      expect(headers[IDENTITY_HEADERS.signature]).toMatch(/^v1=[0-9a-f]{64}$/);
+      expect(JSON.stringify(headers)).not.toContain('undefined');
+    }
+  });
+
+  it('ignores identity headers sent by an anonymous client', async () => {
+    const response = await graph.request(graph.routerUrl, USERS_QUERY, {
+      headers: { [IDENTITY_HEADERS.userId]: admin.userId, [IDENTITY_HEADERS.role]: 'ADMIN' },
+    });
+    expectDenied(response, ['users'], 'UNAUTHENTICATED');
+  });
+
+  it('sends the token’s identity, not the one the client put in headers', async () => {
+    const before = graph.subgraphRequests.users.length;
+    const response = await graph.request(
+      graph.routerUrl,
+      '{ me { id } users(first: 1) { edges { cursor } } }',
+      {
+        token: user.token,
+        headers: { [IDENTITY_HEADERS.userId]: admin.userId, [IDENTITY_HEADERS.role]: 'ADMIN' },
+      },
+    );
+    expectDenied(response, ['users'], 'FORBIDDEN');
+    expect(response.body.data?.['me']).toEqual({ id: user.userId });
+    const sent = graph.subgraphRequests.users.slice(before);
+    expect(
+      sent.map((headers) => [headers[IDENTITY_HEADERS.userId], headers[IDENTITY_HEADERS.role]]),
+    ).toEqual([[user.userId, 'USER']]);
+  });
+});
