@@ -24,7 +24,8 @@ export function orderCursor(order: OrderRecord): string {
 }
 
 export function orderPosition(after: string | null | undefined): OrderPosition | undefined {
-  if (!after) return undefined;
+  // null means the first page; an empty string is a bad cursor like any other.
+  if (after == null) return undefined;
   const cursor = decodeCursor(after, isOrderCursor);
   return { createdAt: new Date(cursor.t), id: parseObjectId(cursor.id, 'after') };
 }

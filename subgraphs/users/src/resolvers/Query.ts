@@ -19,9 +19,8 @@ export const Query: QueryResolvers = {
 
   users: async (_parent, { first, after }, { users }) => {
     const size = pageSize(first);
-    const afterId = after
-      ? parseObjectId(decodeCursor(after, isUserCursor).id, 'after')
-      : undefined;
+    const afterId =
+      after != null ? parseObjectId(decodeCursor(after, isUserCursor).id, 'after') : undefined;
     const rows = await users.list(size + 1, afterId);
     return toConnection(rows, size, (user) => encodeCursor({ id: user._id.toHexString() }));
   },
