@@ -36,7 +36,15 @@ if (production && !process.env['IDENTITY_SIGNING_SECRET']) {
 const dataDir = resolve(root, process.env['DATA_DIR'] ?? '.data');
 const mongo = await startDevMongo({ env: process.env, dataDir, log });
 
+// The routing URLs in supergraph.graphql name the default ports; follow the ports if they moved.
+const usersPort = process.env['USERS_PORT'] ?? '4001';
+const ordersPort = process.env['ORDERS_PORT'] ?? '4002';
+const routerPort = process.env['ROUTER_PORT'] ?? '4000';
+
 const env: NodeJS.ProcessEnv = {
+  USERS_URL: `http://127.0.0.1:${usersPort}/graphql`,
+  ORDERS_URL: `http://127.0.0.1:${ordersPort}/graphql`,
+  JWKS_URL: `http://127.0.0.1:${usersPort}/.well-known/jwks.json`,
   ...process.env,
   MONGODB_URI: mongo.uri,
   // A fresh secret each start is enough: the router and the subgraphs restart together.
@@ -73,13 +81,22 @@ for (const service of SERVICES) {
     JSON.parse(readFileSync(resolve(cwd, 'package.json'), 'utf8')),
   ).scripts[script];
   if (!command) throw new Error(`${service}/package.json has no "${script}" script`);
-  const child = spawn(command, { cwd, env, shell: true, stdio: 'inherit' });
+  // No shell: the script is a plain command line, and without a shell in between the signals
+  // we send reach the service itself instead of an intermediate `sh`.
+  if (/[|&;<>()$`'"\\*?]/.test(command))
+    throw new Error(`${service}: "${command}" needs a shell; keep start scripts plain`);
+  const [program = 'node', ...args] = command.split(/\s+/);
+  const child = spawn(program === 'node' ? process.execPath : program, args, {
+    cwd,
+    env,
+    stdio: 'inherit',
+  });
   child.once('exit', (code, signal) => {
     if (stopping) return;
-    console.error(
-      `[start] ${service} stopped (${signal ?? `exit code ${code}`}); stopping the rest.`,
-    );
-    void stopAll(1);
+    // On Ctrl-C the terminal signals every process at once, so a service may stop before we do.
+    const clean = code === 0 || signal === 'SIGINT' || signal === 'SIGTERM';
+    if (!clean) console.error(`[start] ${service} stopped (exit code ${code}); stopping the rest.`);
+    void stopAll(clean ? 0 : 1);
   });
   children.push(child);
 }
@@ -88,7 +105,6 @@ process.once('SIGINT', () => void stopAll(0));
 process.once('SIGTERM', () => void stopAll(0));
 
 // The router prints its own URL too; this line is the one a person looks for.
-const routerPort = process.env['ROUTER_PORT'] ?? '4000';
 const routerUrl = `http://localhost:${routerPort}/graphql`;
 for (let attempt = 0; attempt < 300 && !stopping; attempt++) {
   const up = await fetch(`http://127.0.0.1:${routerPort}/health`).then(

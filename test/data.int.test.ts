@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIdentity } from '@supergraph/identity';
+import { createLogger } from '@supergraph/service-kit';
+import { createOrderRepository } from '../subgraphs/orders/src/db/orders.js';
+import { createPasswordHasher } from '../subgraphs/users/src/auth/passwords.js';
+import { loadUsersConfig } from '../subgraphs/users/src/config.js';
+import { seedUsers } from '../subgraphs/users/src/db/seed.js';
+import { createUserRepository } from '../subgraphs/users/src/db/users.js';
 import { at, expectError, expectOk } from './expect.js';
 import { startGraph, type RunningGraph } from './graph.js';
 
@@ -206,5 +212,39 @@ describe('password hashes', () => {
       expectOk(response);
       expect(JSON.stringify(response.body)).not.toMatch(/argon2|passwordHash/);
     }
+  });
+});
+
+describe('start-up work is safe to repeat', () => {
+  it('creates the indexes, and creating them again on a restart changes nothing', async () => {
+    await createUserRepository(graph.usersDb).ensureIndexes();
+    await createOrderRepository(graph.ordersDb).ensureIndexes();
+    const userIndexes = await graph.usersDb.collection('users').listIndexes().toArray();
+    expect(userIndexes).toContainEqual(
+      expect.objectContaining({ name: 'username_unique', unique: true, key: { username: 1 } }),
+    );
+    const orderIndexes = (await graph.ordersDb.collection('orders').listIndexes().toArray()).map(
+      (index) => index['name'],
+    );
+    expect(orderIndexes).toEqual(expect.arrayContaining(['user_newest_first', 'newest_first']));
+  });
+
+  it('seeds once: never duplicating, never overwriting later changes, never resurrecting', async () => {
+    const users = graph.usersDb.collection('users');
+    const repository = createUserRepository(graph.usersDb);
+    const config = loadUsersConfig({
+      MONGODB_URI: 'mongodb://unused',
+      IDENTITY_SIGNING_SECRET: 'x'.repeat(32),
+    });
+    const logger = createLogger('test', 'silent');
+    await users.updateOne({ username: 'user' }, { $set: { fullName: 'Changed Later' } });
+    await users.deleteOne({ username: 'admin' });
+
+    await seedUsers(graph.usersDb, repository, config.seeds, createPasswordHasher(), logger);
+    await seedUsers(graph.usersDb, repository, config.seeds, createPasswordHasher(), logger);
+
+    expect(await users.countDocuments({ username: 'user' })).toBe(1);
+    expect(await users.findOne({ username: 'user' })).toMatchObject({ fullName: 'Changed Later' });
+    expect(await users.countDocuments({ username: 'admin' })).toBe(0);
   });
 });

@@ -17,5 +17,11 @@ export {
   type RunningHttpServer,
 } from './http.js';
 export { ConfigError, parseEnv, nodeEnv, logLevel, port, positiveInt, httpUrl } from './config.js';
-export { createMongoClient, isDuplicateKeyError, parseObjectId, isObjectIdHex } from './mongo.js';
+export {
+  createMongoClient,
+  ensureIndexes,
+  isDuplicateKeyError,
+  parseObjectId,
+  isObjectIdHex,
+} from './mongo.js';
 export { runService } from './lifecycle.js';

@@ -1,4 +1,12 @@
-import { MongoClient, MongoServerError, ObjectId, type MongoClientOptions } from 'mongodb';
+import {
+  MongoClient,
+  MongoServerError,
+  ObjectId,
+  type Collection,
+  type Document,
+  type IndexDescription,
+  type MongoClientOptions,
+} from 'mongodb';
 import { badUserInput } from './errors.js';
 
 /**
@@ -31,4 +39,29 @@ export function parseObjectId(value: string, argumentName = 'id'): ObjectId {
 
 export function isObjectIdHex(value: unknown): value is string {
   return typeof value === 'string' && OBJECT_ID_HEX.test(value);
+}
+
+/**
+ * Creates the named indexes that do not exist yet, at start. Asking only for the missing ones is
+ * cheaper on every restart, and it sidesteps a FerretDB 1.24 crash on `createIndexes` for a
+ * compound index that already exists. An index whose name exists with another definition is
+ * left alone: changing one is a migration, not a restart.
+ */
+export async function ensureIndexes<T extends Document>(
+  collection: Collection<T>,
+  indexes: readonly (IndexDescription & { name: string })[],
+): Promise<void> {
+  const existing = new Set(
+    (await collection.listIndexes().toArray().catch(namespaceMissing)).map((index) =>
+      String(index['name']),
+    ),
+  );
+  const missing = indexes.filter((index) => !existing.has(index.name));
+  if (missing.length > 0) await collection.createIndexes([...missing]);
+}
+
+/** listIndexes on a collection that does not exist yet fails with NamespaceNotFound (26). */
+function namespaceMissing(error: unknown): Document[] {
+  if (error instanceof MongoServerError && error.code === 26) return [];
+  throw error;
 }

@@ -1,4 +1,5 @@
 import { ObjectId, type Collection, type Db, type Filter } from 'mongodb';
+import { ensureIndexes } from '@supergraph/service-kit';
 
 export interface OrderDocument {
   _id: ObjectId;
@@ -43,7 +44,7 @@ export function createOrderRepository(db: Db) {
 
   return {
     async ensureIndexes(): Promise<void> {
-      await orders.createIndexes([
+      await ensureIndexes(orders, [
         // A user's orders, newest first: `User.orders`, `Query.orders` for a USER.
         { key: { userId: 1, createdAt: -1, _id: -1 }, name: 'user_newest_first' },
         // Everyone's orders, newest first: `Query.orders` for an ADMIN.

@@ -1,6 +1,6 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
 import type { Role } from '@supergraph/identity';
-import { isDuplicateKeyError } from '@supergraph/service-kit';
+import { ensureIndexes, isDuplicateKeyError } from '@supergraph/service-kit';
 
 /** A user as stored. `passwordHash` is an argon2id PHC string and never leaves this module's login path. */
 export interface UserDocument {
@@ -57,7 +57,7 @@ export function createUserRepository(db: Db) {
      * MongoDB lets exactly one insert through and refuses the others with E11000.
      */
     async ensureIndexes(): Promise<void> {
-      await users.createIndex({ username: 1 }, { unique: true, name: 'username_unique' });
+      await ensureIndexes(users, [{ key: { username: 1 }, name: 'username_unique', unique: true }]);
     },
 
     async findByIds(ids: readonly ObjectId[]): Promise<UserRecord[]> {
