@@ -294,103 +294,78 @@ describe('mutations', () => {
   });
 });
 
-describe('straight to _entities, validly signed, as another caller', () => {
-  const USER_ENTITY =
-    'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username email } } }';
-  const ORDER_ENTITY =
-    'query ($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id item } } }';
-  const USER_ORDERS =
-    'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id orders { edges { node { id } } } } } }';
+describe('straight to _entities, validly signed, as each caller', () => {
+  type Who = 'anonymous' | 'user' | 'other' | 'admin';
+  interface EntityRule {
+    subgraph: 'users' | 'orders';
+    query: string;
+    representation: () => Record<string, string>;
+    /** Where the denial lands, below `_entities.0`. */
+    deniedAt: (string | number)[];
+    allowed: readonly Who[];
+    expected: () => Record<string, unknown>;
+  }
+  const rules: Record<string, EntityRule> = {
+    'User.email (@policy self | admin)': {
+      subgraph: 'users',
+      query: '... on User { id username email }',
+      representation: () => ({ __typename: 'User', id: caller.user.id }),
+      deniedAt: ['email'],
+      allowed: ['user', 'admin'],
+      expected: () => ({ id: caller.user.id, username: 'user', email: null }),
+    },
+    'Order (@policy owner | admin)': {
+      subgraph: 'orders',
+      query: '... on Order { id item }',
+      representation: () => ({ __typename: 'Order', id: userOrderId }),
+      deniedAt: [],
+      allowed: ['user', 'admin'],
+      expected: () => ({ id: userOrderId, item: 'user-order' }),
+    },
+    'User.orders (@policy self | admin)': {
+      subgraph: 'orders',
+      query: '... on User { id orders { edges { node { id } } } }',
+      representation: () => ({ __typename: 'User', id: caller.user.id }),
+      deniedAt: ['orders'],
+      allowed: ['user', 'admin'],
+      expected: () => ({ id: caller.user.id, orders: { edges: [{ node: { id: userOrderId } }] } }),
+    },
+  };
+  const callers: Who[] = ['anonymous', 'user', 'other', 'admin'];
 
-  it('users: another user gets the public fields but not the email', async () => {
-    const response = await graph.requestSubgraph('users', USER_ENTITY, {
-      identity: caller.other.identity,
-      variables: { r: [{ __typename: 'User', id: caller.admin.id }] },
+  describe.each(Object.entries(rules))('%s', (_name, rule) => {
+    it.each(callers)('as %s', async (who) => {
+      const response = await graph.requestSubgraph(
+        rule.subgraph,
+        `query ($r: [_Any!]!) { _entities(representations: $r) { ${rule.query} } }`,
+        {
+          identity: who === 'anonymous' ? null : caller[who].identity,
+          variables: { r: [rule.representation()] },
+        },
+      );
+      if (rule.allowed.includes(who)) {
+        expect(expectOk(response)).toEqual({ _entities: [rule.expected()] });
+      } else {
+        const code = who === 'anonymous' ? 'UNAUTHENTICATED' : 'FORBIDDEN';
+        expectDenied(response, ['_entities', 0, ...rule.deniedAt], code);
+      }
     });
+  });
+
+  it('denies only what it must: another user still gets the public fields of a User', async () => {
+    const response = await graph.requestSubgraph(
+      'users',
+      'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id username email } } }',
+      {
+        identity: caller.other.identity,
+        variables: { r: [{ __typename: 'User', id: caller.admin.id }] },
+      },
+    );
     expectDenied(response, ['_entities', 0, 'email'], 'FORBIDDEN');
     expect(at(response.body, ['_entities', 0])).toEqual({
       id: caller.admin.id,
       username: 'admin',
       email: null,
     });
-  });
-  it('users: the user themself and an admin get the email', async () => {
-    for (const who of ['admin', 'user'] as const) {
-      const response = await graph.requestSubgraph('users', USER_ENTITY, {
-        identity: caller[who].identity,
-        variables: { r: [{ __typename: 'User', id: caller.other.id }] },
-      });
-      if (who === 'admin') {
-        expect(expectOk(response)).toEqual({
-          _entities: [{ id: caller.other.id, username: 'other', email: 'other@example.com' }],
-        });
-      } else {
-        expectDenied(response, ['_entities', 0, 'email'], 'FORBIDDEN');
-      }
-    }
-  });
-  it('users: an anonymous caller gets UNAUTHENTICATED for the email', async () => {
-    const response = await graph.requestSubgraph('users', USER_ENTITY, {
-      identity: null,
-      variables: { r: [{ __typename: 'User', id: caller.user.id }] },
-    });
-    expectDenied(response, ['_entities', 0, 'email'], 'UNAUTHENTICATED');
-  });
-
-  it('orders: an Order reference resolves only for its owner or an admin', async () => {
-    const r = [{ __typename: 'Order', id: userOrderId }];
-    expectDenied(
-      await graph.requestSubgraph('orders', ORDER_ENTITY, {
-        identity: caller.other.identity,
-        variables: { r },
-      }),
-      ['_entities', 0],
-      'FORBIDDEN',
-    );
-    expectDenied(
-      await graph.requestSubgraph('orders', ORDER_ENTITY, { identity: null, variables: { r } }),
-      ['_entities', 0],
-      'UNAUTHENTICATED',
-    );
-    for (const who of ['user', 'admin'] as const) {
-      expect(
-        expectOk(
-          await graph.requestSubgraph('orders', ORDER_ENTITY, {
-            identity: caller[who].identity,
-            variables: { r },
-          }),
-        ),
-      ).toEqual({
-        _entities: [{ id: userOrderId, item: 'user-order' }],
-      });
-    }
-  });
-  it('orders: User.orders is for the user themself or an admin', async () => {
-    const r = [{ __typename: 'User', id: caller.user.id }];
-    expectDenied(
-      await graph.requestSubgraph('orders', USER_ORDERS, {
-        identity: caller.other.identity,
-        variables: { r },
-      }),
-      ['_entities', 0, 'orders'],
-      'FORBIDDEN',
-    );
-    expectDenied(
-      await graph.requestSubgraph('orders', USER_ORDERS, { identity: null, variables: { r } }),
-      ['_entities', 0, 'orders'],
-      'UNAUTHENTICATED',
-    );
-    for (const who of ['user', 'admin'] as const) {
-      expect(
-        expectOk(
-          await graph.requestSubgraph('orders', USER_ORDERS, {
-            identity: caller[who].identity,
-            variables: { r },
-          }),
-        ),
-      ).toEqual({
-        _entities: [{ id: caller.user.id, orders: { edges: [{ node: { id: userOrderId } }] } }],
-      });
-    }
   });
 });

@@ -1,7 +1,15 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { MIN_SECRET_LENGTH } from '@supergraph/identity';
-import { httpUrl, logLevel, nodeEnv, parseEnv, port, positiveInt } from '@supergraph/service-kit';
+import {
+  httpUrl,
+  identitySigningSecret,
+  parseEnv,
+  port,
+  positiveInt,
+  serviceEnv,
+  serviceSettings,
+  type LogLevel,
+} from '@supergraph/service-kit';
 
 /**
  * Defaults that match what the users subgraph issues; keep in sync with
@@ -14,9 +22,7 @@ const DEFAULT_JWT_AUDIENCE = 'supergraph';
 const JwtAlgorithm = z.enum(['EdDSA', 'ES256', 'ES384', 'RS256', 'PS256']);
 
 const Env = z.object({
-  NODE_ENV: nodeEnv,
-  LOG_LEVEL: logLevel,
-  HOST: z.string().default('127.0.0.1'),
+  ...serviceEnv,
   ROUTER_PORT: port(4000),
   SUPERGRAPH_PATH: z
     .string()
@@ -42,19 +48,14 @@ const Env = z.object({
   JWT_TYP: z.string().default('at+jwt'),
   JWT_ROLE_CLAIM: z.string().default('role'),
   JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
-  IDENTITY_SIGNING_SECRET: z
-    .string({
-      error:
-        'is required: the secret shared with the subgraphs (npm start generates one in development)',
-    })
-    .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`),
+  IDENTITY_SIGNING_SECRET: identitySigningSecret,
   SUBGRAPH_TIMEOUT_MS: positiveInt(5_000),
   MAX_BODY_BYTES: positiveInt(100 * 1024),
 });
 
 export interface RouterConfig {
   readonly production: boolean;
-  readonly logLevel: z.infer<typeof logLevel>;
+  readonly logLevel: LogLevel;
   readonly host: string;
   readonly port: number;
   readonly supergraphPath: string;
@@ -84,9 +85,7 @@ export function loadRouterConfig(
   if (env.USERS_URL) subgraphUrls['users'] = env.USERS_URL;
   if (env.ORDERS_URL) subgraphUrls['orders'] = env.ORDERS_URL;
   return Object.freeze({
-    production: env.NODE_ENV === 'production',
-    logLevel: env.LOG_LEVEL,
-    host: env.HOST,
+    ...serviceSettings(env),
     port: env.ROUTER_PORT,
     supergraphPath: resolve(env.SUPERGRAPH_PATH),
     subgraphUrls,

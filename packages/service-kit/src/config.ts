@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { LOG_LEVELS } from './logger.js';
+import { MIN_SECRET_LENGTH } from '@supergraph/identity';
+import { LOG_LEVELS, type LogLevel } from './logger.js';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -37,3 +38,24 @@ export const port = (fallback: number) =>
 export const positiveInt = (fallback: number) =>
   z.coerce.number().int().positive().default(fallback);
 export const httpUrl = z.url({ protocol: /^https?$/ });
+
+/** Variables every service reads. Spread into a service's schema: `z.object({ ...serviceEnv, ... })`. */
+export const serviceEnv = {
+  NODE_ENV: nodeEnv,
+  LOG_LEVEL: logLevel,
+  // Loopback unless told otherwise: containers set 0.0.0.0, a laptop should not expose the graph.
+  HOST: z.string().default('127.0.0.1'),
+};
+
+/** `IDENTITY_SIGNING_SECRET`: the router-to-subgraph HMAC secret, shared by all three services. */
+export const identitySigningSecret = z
+  .string({
+    error:
+      'is required: the secret the router and subgraphs share (npm start generates one in development)',
+  })
+  .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`);
+
+/** The part of a parsed `serviceEnv` that every service's config object carries. */
+export function serviceSettings(env: { NODE_ENV: string; LOG_LEVEL: LogLevel; HOST: string }) {
+  return { production: env.NODE_ENV === 'production', logLevel: env.LOG_LEVEL, host: env.HOST };
+}

@@ -16,7 +16,18 @@ export {
   type RouteResponse,
   type RunningHttpServer,
 } from './http.js';
-export { ConfigError, parseEnv, nodeEnv, logLevel, port, positiveInt, httpUrl } from './config.js';
+export {
+  ConfigError,
+  parseEnv,
+  nodeEnv,
+  logLevel,
+  port,
+  positiveInt,
+  httpUrl,
+  serviceEnv,
+  serviceSettings,
+  identitySigningSecret,
+} from './config.js';
 export {
   createMongoClient,
   ensureIndexes,

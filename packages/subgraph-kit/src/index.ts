@@ -14,7 +14,8 @@ export {
   toConnection,
   type Connection,
 } from './pagination.js';
-export { createSubgraphApolloServer } from './server.js';
+export { createSubgraphServer, type SubgraphServer, type SubgraphServerOptions } from './server.js';
 export { DateTimeScalar } from './scalars.js';
 export { createByIdLoader } from './loaders.js';
 export { adminPolicy } from './policies.js';
+export { subgraphEnv, subgraphSettings, type SubgraphSettings } from './config.js';

@@ -2,20 +2,51 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { GraphQLSchema } from 'graphql';
-import { createFormatError, type Logger } from '@supergraph/service-kit';
-import type { AuthorizationContext } from './authorization.js';
+import {
+  createFormatError,
+  createGraphQLRequestListener,
+  type Logger,
+  type RawRequest,
+  type RouteHandler,
+} from '@supergraph/service-kit';
+import { applyAuthorization, type AuthorizationContext, type Policy } from './authorization.js';
+import { createIdentityGate } from './gate.js';
+
+export interface SubgraphServerOptions<TContext extends AuthorizationContext> {
+  /** The subgraph's name in supergraph.yaml; the router signs it as the audience. */
+  name: string;
+  /** The schema from `buildSubgraphSchema`, before authorization is applied. */
+  schema: GraphQLSchema;
+  /** What each `@policy` name in the SDL means. */
+  policies: Readonly<Record<string, Policy>>;
+  identity: { secret: string; maxSkewSeconds: number };
+  maxBodyBytes: number;
+  logger: Logger;
+  /** The rest of the per-request context, given the verified caller. Create DataLoaders here. */
+  context: (base: AuthorizationContext, request: RawRequest) => TContext;
+  routes?: Readonly<Record<string, RouteHandler>>;
+}
+
+export interface SubgraphServer {
+  /** A Node request listener: hand it to `listen` (or `http.createServer`). */
+  readonly listener: ReturnType<typeof createGraphQLRequestListener>;
+  /** Stops Apollo Server. The caller owns the HTTP server and the MongoClient. */
+  stop(): Promise<void>;
+}
 
 /**
- * Apollo Server settings every subgraph shares. Only the router talks to a subgraph, so there is
- * no landing page, and inline tracing is off: otherwise anyone who can reach the subgraph could
- * ask for `ftv1` traces with a header.
+ * What every subgraph is, around its own schema and context: SDL authorization applied to every
+ * resolver, Apollo Server, and an HTTP listener whose first step is the router-signature gate.
+ *
+ * Only the router talks to a subgraph, so there is no landing page, and inline tracing is off:
+ * otherwise anyone who can reach the subgraph could ask for `ftv1` traces with a header.
  */
-export function createSubgraphApolloServer<TContext extends AuthorizationContext>(
-  schema: GraphQLSchema,
-  logger: Logger,
-): ApolloServer<TContext> {
-  return new ApolloServer<TContext>({
-    schema,
+export async function createSubgraphServer<TContext extends AuthorizationContext>(
+  options: SubgraphServerOptions<TContext>,
+): Promise<SubgraphServer> {
+  const { logger } = options;
+  const apollo = new ApolloServer<TContext>({
+    schema: applyAuthorization(options.schema, { policies: options.policies }),
     logger,
     plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginLandingPageDisabled()],
     includeStacktraceInErrorResponses: false,
@@ -23,4 +54,23 @@ export function createSubgraphApolloServer<TContext extends AuthorizationContext
     // Subgraphs only see the router's requests; the router refuses batches itself.
     allowBatchedHttpRequests: false,
   });
+  await apollo.start();
+
+  const gate = createIdentityGate({ audience: options.name, ...options.identity, logger });
+  const listener = createGraphQLRequestListener<TContext>({
+    apollo,
+    logger,
+    maxBodyBytes: options.maxBodyBytes,
+    context: async (request) =>
+      options.context({ identity: gate(request), viewerFor: new WeakMap() }, request),
+    routes: {
+      '/health': () => ({
+        status: 200,
+        headers: { 'content-type': 'application/json' },
+        body: '{"status":"ok"}',
+      }),
+      ...options.routes,
+    },
+  });
+  return { listener, stop: () => apollo.stop() };
 }

@@ -2,12 +2,8 @@ import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import type { Db } from 'mongodb';
-import { createGraphQLRequestListener, type Logger } from '@supergraph/service-kit';
-import {
-  applyAuthorization,
-  createIdentityGate,
-  createSubgraphApolloServer,
-} from '@supergraph/subgraph-kit';
+import type { Logger } from '@supergraph/service-kit';
+import { createSubgraphServer, type SubgraphServer } from '@supergraph/subgraph-kit';
 import type { OrdersConfig } from './config.js';
 import type { OrdersContext } from './context.js';
 import { createOrderRepository, type OrderRepository } from './db/orders.js';
@@ -23,16 +19,13 @@ export interface OrdersSubgraphOptions {
   logger: Logger;
 }
 
-export interface OrdersSubgraph {
-  readonly listener: ReturnType<typeof createGraphQLRequestListener<OrdersContext>>;
+export interface OrdersSubgraph extends SubgraphServer {
   readonly repository: OrderRepository;
-  /** Stops Apollo Server. The caller owns the HTTP server and the MongoClient. */
-  stop(): Promise<void>;
 }
 
 /**
- * Builds the orders subgraph without listening: schema, authorization, Apollo Server and the
- * HTTP listener. It creates the indexes it relies on, which is idempotent.
+ * Builds the orders subgraph without listening. It creates the indexes it relies on, which is
+ * idempotent.
  */
 export async function createOrdersSubgraph({
   config,
@@ -42,29 +35,18 @@ export async function createOrdersSubgraph({
   const repository = createOrderRepository(db);
   await repository.ensureIndexes();
 
-  const schema = applyAuthorization(buildSubgraphSchema([{ typeDefs, resolvers }]), { policies });
-  const apollo = createSubgraphApolloServer<OrdersContext>(schema, logger);
-  await apollo.start();
-  const gate = createIdentityGate({ audience: 'orders', ...config.identity, logger });
-
-  const listener = createGraphQLRequestListener<OrdersContext>({
-    apollo,
-    logger,
+  const server = await createSubgraphServer<OrdersContext>({
+    name: 'orders',
+    schema: buildSubgraphSchema([{ typeDefs, resolvers }]),
+    policies,
+    identity: config.identity,
     maxBodyBytes: config.maxBodyBytes,
-    context: async (request) => ({
-      identity: gate(request),
-      viewerFor: new WeakMap(),
+    logger,
+    context: (base) => ({
+      ...base,
       orders: repository,
       loaders: createOrdersLoaders(repository),
     }),
-    routes: {
-      '/health': () => ({
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-        body: '{"status":"ok"}',
-      }),
-    },
   });
-
-  return { listener, repository, stop: () => apollo.stop() };
+  return { ...server, repository };
 }

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_MAX_SKEW_SECONDS, MIN_SECRET_LENGTH } from '@supergraph/identity';
-import { logLevel, nodeEnv, parseEnv, port, positiveInt } from '@supergraph/service-kit';
+import { parseEnv, port, positiveInt } from '@supergraph/service-kit';
+import { subgraphEnv, subgraphSettings, type SubgraphSettings } from '@supergraph/subgraph-kit';
 
 /** The issuer and audience the router expects by default; keep in sync with router/src/config.ts. */
 export const DEFAULT_JWT_ISSUER = 'urn:supergraph:users';
@@ -9,21 +9,9 @@ export const DEFAULT_JWT_AUDIENCE = 'supergraph';
 
 const Env = z
   .object({
-    NODE_ENV: nodeEnv,
-    LOG_LEVEL: logLevel,
-    HOST: z.string().default('127.0.0.1'),
+    ...subgraphEnv,
     USERS_PORT: port(4001),
-    MONGODB_URI: z
-      .string({ error: 'is required (npm start provides one in development)' })
-      .regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI'),
     USERS_DB: z.string().default('users'),
-    IDENTITY_SIGNING_SECRET: z
-      .string({
-        error:
-          'is required: the secret shared with the router (npm start generates one in development)',
-      })
-      .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`),
-    IDENTITY_MAX_SKEW_SECONDS: positiveInt(DEFAULT_MAX_SKEW_SECONDS),
     JWT_ISSUER: z.string().default(DEFAULT_JWT_ISSUER),
     JWT_AUDIENCE: z.string().default(DEFAULT_JWT_AUDIENCE),
     JWT_TTL_SECONDS: positiveInt(15 * 60),
@@ -32,7 +20,6 @@ const Env = z
     DATA_DIR: z.string().default('.data'),
     SEED_ADMIN_PASSWORD: z.string().optional(),
     SEED_USER_PASSWORD: z.string().optional(),
-    MAX_BODY_BYTES: positiveInt(1024 * 1024),
   })
   .superRefine((env, ctx) => {
     // Development keys live in a file on disk; production keys must come from a secret store.
@@ -45,14 +32,9 @@ const Env = z
     }
   });
 
-export interface UsersConfig {
-  readonly production: boolean;
-  readonly logLevel: z.infer<typeof logLevel>;
-  readonly host: string;
+export interface UsersConfig extends SubgraphSettings {
   readonly port: number;
-  readonly mongodbUri: string;
   readonly database: string;
-  readonly identity: { readonly secret: string; readonly maxSkewSeconds: number };
   readonly jwt: {
     readonly issuer: string;
     readonly audience: string;
@@ -63,7 +45,6 @@ export interface UsersConfig {
   readonly dataDir: string;
   /** The users created on first start. In production only those whose password is configured. */
   readonly seeds: readonly SeedUser[];
-  readonly maxBodyBytes: number;
 }
 
 export interface SeedUser {
@@ -104,16 +85,9 @@ export function loadUsersConfig(
     });
   }
   return Object.freeze({
-    production,
-    logLevel: env.LOG_LEVEL,
-    host: env.HOST,
+    ...subgraphSettings(env),
     port: env.USERS_PORT,
-    mongodbUri: env.MONGODB_URI,
     database: env.USERS_DB,
-    identity: {
-      secret: env.IDENTITY_SIGNING_SECRET,
-      maxSkewSeconds: env.IDENTITY_MAX_SKEW_SECONDS,
-    },
     jwt: {
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,
@@ -123,6 +97,5 @@ export function loadUsersConfig(
     },
     dataDir: resolve(env.DATA_DIR),
     seeds,
-    maxBodyBytes: env.MAX_BODY_BYTES,
   });
 }

@@ -2,12 +2,11 @@ import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import type { Db } from 'mongodb';
-import { createGraphQLRequestListener, type Logger } from '@supergraph/service-kit';
+import type { Logger } from '@supergraph/service-kit';
 import {
-  applyAuthorization,
   createByIdLoader,
-  createIdentityGate,
-  createSubgraphApolloServer,
+  createSubgraphServer,
+  type SubgraphServer,
 } from '@supergraph/subgraph-kit';
 import type { UsersConfig } from './config.js';
 import type { UsersContext } from './context.js';
@@ -27,18 +26,14 @@ export interface UsersSubgraphOptions {
   logger: Logger;
 }
 
-export interface UsersSubgraph {
-  /** A Node request listener: hand it to `listen` (or `http.createServer`). */
-  readonly listener: ReturnType<typeof createGraphQLRequestListener<UsersContext>>;
+export interface UsersSubgraph extends SubgraphServer {
   readonly repository: UserRepository;
   readonly passwords: PasswordHasher;
-  /** Stops Apollo Server. The caller owns the HTTP server and the MongoClient. */
-  stop(): Promise<void>;
 }
 
 /**
- * Builds the users subgraph without listening: schema, authorization, Apollo Server and the
- * HTTP listener. It creates the indexes it relies on, which is idempotent.
+ * Builds the users subgraph without listening. It creates the indexes it relies on, which is
+ * idempotent.
  */
 export async function createUsersSubgraph({
   config,
@@ -49,22 +44,19 @@ export async function createUsersSubgraph({
   const repository = createUserRepository(db);
   await repository.ensureIndexes();
 
-  const schema = applyAuthorization(buildSubgraphSchema([{ typeDefs, resolvers }]), { policies });
-  const apollo = createSubgraphApolloServer<UsersContext>(schema, logger);
-  await apollo.start();
-
   const passwords = createPasswordHasher();
   const tokens = createTokenIssuer({ key: signingKey, ...config.jwt });
-  const gate = createIdentityGate({ audience: 'users', ...config.identity, logger });
   const jwksBody = JSON.stringify(jwks([signingKey]));
 
-  const listener = createGraphQLRequestListener<UsersContext>({
-    apollo,
-    logger,
+  const server = await createSubgraphServer<UsersContext>({
+    name: 'users',
+    schema: buildSubgraphSchema([{ typeDefs, resolvers }]),
+    policies,
+    identity: config.identity,
     maxBodyBytes: config.maxBodyBytes,
-    context: async (request) => ({
-      identity: gate(request),
-      viewerFor: new WeakMap(),
+    logger,
+    context: (base) => ({
+      ...base,
       users: repository,
       loaders: { userById: createByIdLoader((ids) => repository.findByIds(ids)) },
       passwords,
@@ -77,13 +69,7 @@ export async function createUsersSubgraph({
         headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' },
         body: jwksBody,
       }),
-      '/health': () => ({
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-        body: '{"status":"ok"}',
-      }),
     },
   });
-
-  return { listener, repository, passwords, stop: () => apollo.stop() };
+  return { ...server, repository, passwords };
 }
