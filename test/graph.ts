@@ -65,6 +65,8 @@ export interface RunningGraph {
     query: string,
     options?: { variables?: Record<string, unknown>; identity?: Identity | null },
   ): Promise<GraphQLResponse>;
+  /** Stops one subgraph's HTTP server, to see how the router copes without it. */
+  stopSubgraph(subgraph: 'users' | 'orders'): Promise<void>;
   /** Logs in through the router and returns the access token and user id. */
   login(username: string, password: string): Promise<{ token: string; userId: string }>;
   stop(): Promise<void>;
@@ -75,7 +77,13 @@ export interface RunningGraph {
  * 127.0.0.1 port 0, against the MongoDB that test/globalSetup.ts started, in databases named
  * after `name` so that test files never share data.
  */
-export async function startGraph(name: string): Promise<RunningGraph> {
+export async function startGraph(
+  name: string,
+  options: {
+    /** Extra router environment, e.g. `ORDERS_URL` pointing somewhere else, or a short timeout. */
+    routerEnv?: Record<string, string>;
+  } = {},
+): Promise<RunningGraph> {
   const mongodbUri = inject('mongodbUri');
   const databasePrefix = `t_${name.replace(/\W+/g, '_')}_${randomBytes(3).toString('hex')}`;
   const identitySecret = randomBytes(32).toString('hex');
@@ -134,6 +142,7 @@ export async function startGraph(name: string): Promise<RunningGraph> {
     USERS_URL: usersServer.url,
     ORDERS_URL: ordersServer.url,
     JWKS_URL: new URL('/.well-known/jwks.json', usersServer.url).href,
+    ...options.routerEnv,
   });
   const router = await createRouter({ config: routerConfig, logger });
   const routerServer = await listen(router.listener, { host: '127.0.0.1', port: 0 });
@@ -200,6 +209,7 @@ export async function startGraph(name: string): Promise<RunningGraph> {
     commands,
     request,
     requestSubgraph,
+    stopSubgraph: (subgraph) => (subgraph === 'users' ? usersServer : ordersServer).close(1_000),
     async login(username, password) {
       const { body } = await request(
         routerServer.url,

@@ -56,6 +56,7 @@ async function expectRefused(token: string, message = /invalid|expired/i): Promi
   expect(response.body.errors).toHaveLength(1);
   expect(response.body.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
   expect(response.body.errors?.[0]?.message).toMatch(message);
+  expect(response.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
 }
 
 describe('access tokens at the router', () => {

@@ -55,6 +55,8 @@ export class HttpError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly extensions: Record<string, unknown> = {},
+    /** Response headers, such as `WWW-Authenticate` on a 401. */
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = 'HttpError';

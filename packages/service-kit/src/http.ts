@@ -106,7 +106,11 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
     handle(req, res).catch((error: unknown) => {
       if (error instanceof HttpError) {
         if (error.status >= 500) options.logger.error('request failed', describeError(error));
-        send(res, { status: error.status, headers: JSON_HEADERS, body: error.toBody() });
+        send(res, {
+          status: error.status,
+          headers: { ...JSON_HEADERS, ...error.headers },
+          body: error.toBody(),
+        });
         return;
       }
       options.logger.error('unhandled request error', describeError(error));

@@ -93,6 +93,14 @@ export function createAccessTokenVerifier({
   };
 }
 
-function refuse(message: string, reason: string): HttpError {
-  return new HttpError(401, ErrorCode.UNAUTHENTICATED, message, { reason });
+/** A 401 with the RFC 6750 challenge, so generic HTTP clients know to fetch a new token. */
+function refuse(message: string, reason: 'malformed-header' | 'expired' | 'invalid'): HttpError {
+  const error = reason === 'malformed-header' ? 'invalid_request' : 'invalid_token';
+  return new HttpError(
+    401,
+    ErrorCode.UNAUTHENTICATED,
+    message,
+    { reason },
+    { 'www-authenticate': `Bearer error="${error}", error_description="${message}"` },
+  );
 }

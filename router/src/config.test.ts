@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { loadRouterConfig } from './config.js';
+
+const required = { IDENTITY_SIGNING_SECRET: 'k'.repeat(64) };
+
+describe('loadRouterConfig', () => {
+  it('defaults to the users subgraph as the token issuer, with asymmetric algorithms only', () => {
+    const config = loadRouterConfig(required);
+    expect(config.jwt).toEqual({
+      jwksUrl: 'http://localhost:4001/.well-known/jwks.json',
+      issuer: 'urn:supergraph:users',
+      audience: 'supergraph',
+      algorithms: ['EdDSA', 'ES256'],
+      typ: 'at+jwt',
+      roleClaim: 'role',
+      clockToleranceSeconds: 5,
+    });
+    expect(config.supergraphPath).toMatch(/supergraph\.graphql$/);
+    expect(config.subgraphUrls).toEqual({});
+  });
+
+  it.each(['none', 'HS256', 'EdDSA,HS512'])('refuses JWT_ALGORITHMS=%s', (algorithms) => {
+    expect(() => loadRouterConfig({ ...required, JWT_ALGORITHMS: algorithms })).toThrow(
+      /JWT_ALGORITHMS/,
+    );
+  });
+
+  it('takes an external identity provider', () => {
+    const config = loadRouterConfig({
+      ...required,
+      JWKS_URL: 'https://id.example.com/.well-known/jwks.json',
+      JWT_ISSUER: 'https://id.example.com/',
+      JWT_ALGORITHMS: 'RS256',
+      JWT_TYP: '*',
+    });
+    expect(config.jwt).toMatchObject({
+      issuer: 'https://id.example.com/',
+      algorithms: ['RS256'],
+      typ: null,
+    });
+  });
+
+  it('requires the identity signing secret', () => {
+    expect(() => loadRouterConfig({})).toThrow(/IDENTITY_SIGNING_SECRET: is required/);
+  });
+});
