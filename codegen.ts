@@ -33,6 +33,23 @@ const config: CodegenConfig = {
         User: '../db/orders.js#UserReference',
       }),
     },
+    // The example web app's typed documents, from the router's API schema (schema.graphql): a
+    // typo in a field or a wrong variable type is a compile error in the frontend. The
+    // persisted-documents manifest (hash -> document) is what the router's safelist accepts.
+    'examples/web/src/gql/': {
+      schema: 'schema.graphql',
+      documents: ['examples/web/src/**/*.ts', '!examples/web/src/gql/**'],
+      preset: 'client',
+      presetConfig: {
+        fragmentMasking: false,
+        persistedDocuments: { hashAlgorithm: 'sha256' },
+      },
+      config: {
+        enumsAsTypes: true,
+        useTypeImports: true,
+        scalars: { DateTime: 'string' },
+      },
+    },
   },
 };
 

@@ -3,7 +3,8 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/generated/**', '.data/**'] },
+  // examples/web/src/gql/ is graphql-codegen's client preset output (`npm run codegen`).
+  { ignores: ['**/node_modules/**', '**/generated/**', '.data/**', 'examples/web/src/gql/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

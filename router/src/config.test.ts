@@ -43,4 +43,26 @@ describe('loadRouterConfig', () => {
   it('requires the identity signing secret', () => {
     expect(() => loadRouterConfig({})).toThrow(/IDENTITY_SIGNING_SECRET: is required/);
   });
+
+  it('locks down production: trusted documents enforced, no introspection, no Sandbox', () => {
+    const config = loadRouterConfig({ ...required, NODE_ENV: 'production' });
+    expect(config.persistedDocuments.mode).toBe('enforce');
+    expect(config.persistedDocuments.path).toMatch(
+      /examples\/web\/src\/gql\/persisted-documents\.json$/,
+    );
+    expect(config).toMatchObject({ introspection: false, sandbox: false });
+  });
+
+  it('keeps development open, and lets production opt in to Sandbox with introspection only', () => {
+    expect(loadRouterConfig(required)).toMatchObject({
+      introspection: true,
+      sandbox: true,
+      persistedDocuments: { mode: 'allow' },
+    });
+    const production = { ...required, NODE_ENV: 'production' };
+    expect(loadRouterConfig({ ...production, SANDBOX: 'true' })).toMatchObject({ sandbox: false });
+    expect(
+      loadRouterConfig({ ...production, SANDBOX: 'true', INTROSPECTION: 'true' }),
+    ).toMatchObject({ sandbox: true });
+  });
 });

@@ -10,6 +10,7 @@ import {
   serviceSettings,
   type LogLevel,
 } from '@supergraph/service-kit';
+import { TRUSTED_DOCUMENT_MODES, type TrustedDocumentMode } from './operations/trustedDocuments.js';
 
 /**
  * Defaults that match what the users subgraph issues; keep in sync with
@@ -20,6 +21,8 @@ const DEFAULT_JWT_AUDIENCE = 'supergraph';
 
 /** The algorithms a token may be signed with. Never `none`, never HMAC: the router holds no shared JWT secret. */
 const JwtAlgorithm = z.enum(['EdDSA', 'ES256', 'ES384', 'RS256', 'PS256']);
+
+const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
 
 const Env = z.object({
   ...serviceEnv,
@@ -50,6 +53,15 @@ const Env = z.object({
   JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   IDENTITY_SIGNING_SECRET: identitySigningSecret,
   SUBGRAPH_TIMEOUT_MS: positiveInt(5_000),
+  // Trusted documents: see src/operations/trustedDocuments.ts. Defaults depend on NODE_ENV.
+  PERSISTED_DOCUMENTS_MODE: z.enum(TRUSTED_DOCUMENT_MODES).optional(),
+  PERSISTED_DOCUMENTS_PATH: z
+    .string()
+    .default(
+      new URL('../../examples/web/src/gql/persisted-documents.json', import.meta.url).pathname,
+    ),
+  INTROSPECTION: booleanFlag.optional(),
+  SANDBOX: booleanFlag.optional(),
   MAX_BODY_BYTES: positiveInt(100 * 1024),
 });
 
@@ -74,6 +86,11 @@ export interface RouterConfig {
   readonly identity: { readonly secret: string };
   readonly subgraphTimeoutMs: number;
   readonly maxBodyBytes: number;
+  readonly persistedDocuments: { readonly mode: TrustedDocumentMode; readonly path: string };
+  /** Schema introspection: on in development, off in production unless INTROSPECTION=true. */
+  readonly introspection: boolean;
+  /** Apollo Sandbox at the router URL: on in development, off in production unless SANDBOX=true. */
+  readonly sandbox: boolean;
 }
 
 /** Reads the router's configuration from the environment, once. */
@@ -81,6 +98,8 @@ export function loadRouterConfig(
   environment: Readonly<Record<string, string | undefined>> = process.env,
 ): RouterConfig {
   const env = parseEnv(Env, environment);
+  const production = env.NODE_ENV === 'production';
+  const introspection = env.INTROSPECTION ?? !production;
   const subgraphUrls: Record<string, string> = {};
   if (env.USERS_URL) subgraphUrls['users'] = env.USERS_URL;
   if (env.ORDERS_URL) subgraphUrls['orders'] = env.ORDERS_URL;
@@ -101,5 +120,12 @@ export function loadRouterConfig(
     identity: { secret: env.IDENTITY_SIGNING_SECRET },
     subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
     maxBodyBytes: env.MAX_BODY_BYTES,
+    persistedDocuments: {
+      mode: env.PERSISTED_DOCUMENTS_MODE ?? (production ? 'enforce' : 'allow'),
+      path: resolve(env.PERSISTED_DOCUMENTS_PATH),
+    },
+    introspection,
+    // Sandbox explores the schema through introspection, so it needs it.
+    sandbox: introspection && (env.SANDBOX ?? !production),
   });
 }

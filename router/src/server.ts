@@ -11,6 +11,7 @@ import { createAccessTokenVerifier } from './auth/accessTokens.js';
 import type { RouterConfig } from './config.js';
 import type { RouterContext } from './context.js';
 import { SignedIdentityDataSource } from './identity/SignedIdentityDataSource.js';
+import { loadTrustedDocuments } from './operations/trustedDocuments.js';
 import { loadSupergraph } from './supergraph.js';
 
 export interface RouterOptions {
@@ -24,14 +25,29 @@ export interface Router {
 }
 
 /** What Sandbox opens with in development: the first thing anyone does here is log in. */
-const SANDBOX_DOCUMENT = `# Run this, copy accessToken, then add a header:
-#   Authorization: Bearer <accessToken>
+const SANDBOX_DOCUMENT = `# 1. Run Login (as "user"; the admin is admin / a), and copy accessToken.
+# 2. Open Headers below, add  Authorization: Bearer <accessToken>
+# 3. Run MyOrders, or CreateOrder and then MyOrders again.
 mutation Login {
   login(username: "user", password: "u") {
     accessToken
     expiresIn
     user { id username role }
   }
+}
+
+query MyOrders {
+  me {
+    username
+    orders(first: 10) {
+      edges { node { id item address createdAt } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }
+}
+
+mutation CreateOrder {
+  createOrder(input: { item: "Coffee beans", address: "1 Main St" }) { id item createdAt }
 }
 `;
 
@@ -43,6 +59,15 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
   const supergraph = loadSupergraph(config.supergraphPath);
   logger.debug('supergraph loaded', {
     securityFeaturesEnforcedBySubgraphs: supergraph.securityFeatures.map((f) => f.url),
+  });
+
+  const trustedDocuments = loadTrustedDocuments(
+    config.persistedDocuments.mode,
+    config.persistedDocuments.path,
+  );
+  logger.info('trusted documents', {
+    mode: trustedDocuments.mode,
+    documents: trustedDocuments.size,
   });
 
   const gateway = new ApolloGateway({
@@ -61,21 +86,24 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
   const apollo = new ApolloServer<RouterContext>({
     gateway,
     logger,
-    introspection: !config.production,
+    introspection: config.introspection,
+    // Operations can be sent by hash from the trusted documents manifest. Never APQ: its cache
+    // is read-only, so no client can register an operation of its own.
+    persistedQueries: trustedDocuments.mode === 'off' ? false : { cache: trustedDocuments.cache },
     // No "Did you mean …" hints that map the schema for an attacker in production.
     hideSchemaDetailsFromClientErrors: config.production,
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(logger),
     allowBatchedHttpRequests: false,
     plugins: [
-      config.production
-        ? ApolloServerPluginLandingPageDisabled()
-        : ApolloServerPluginLandingPageLocalDefault({
+      config.sandbox
+        ? ApolloServerPluginLandingPageLocalDefault({
             embed: true,
             footer: false,
             includeCookies: false,
             document: SANDBOX_DOCUMENT,
-          }),
+          })
+        : ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
@@ -86,9 +114,10 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     apollo,
     logger,
     maxBodyBytes: config.maxBodyBytes,
-    context: async (request) => ({
-      identity: await verifyAuthorization(request.headers.get('authorization')),
-    }),
+    context: async (request, parsedBody) => {
+      trustedDocuments.check(request, parsedBody());
+      return { identity: await verifyAuthorization(request.headers.get('authorization')) };
+    },
     routes: {
       '/health': () => ({
         status: 200,

@@ -33,11 +33,12 @@ export interface GraphQLRequestListenerOptions<TContext extends BaseContext> {
   /** Requests larger than this get 413 before anything parses them. */
   maxBodyBytes: number;
   /**
-   * Builds the GraphQL context from the raw request, before the body is parsed. Throw an
+   * Builds the GraphQL context from the raw request, before Apollo Server sees it; `parsedBody`
+   * gives the JSON body (undefined for a GET), parsed once. Throw an
    * `HttpError` to refuse the request outright: this is where the router checks the caller's
    * token and a subgraph checks the router's signature.
    */
-  context: (request: RawRequest) => Promise<TContext>;
+  context: (request: RawRequest, parsedBody: () => unknown) => Promise<TContext>;
   /** Extra GET routes such as `/health` or `/.well-known/jwks.json`. They skip `context`. */
   routes?: Readonly<Record<string, RouteHandler>>;
   graphqlPath?: string;
@@ -89,13 +90,16 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
       return send(res, await route(request));
     }
 
-    const contextValue = await options.context(request);
+    // Parsed on first use, so a subgraph's signature gate refuses a request before parsing it.
+    let parsed: { value: unknown } | undefined;
+    const parsedBody = () => (parsed ??= { value: parseBody(request) }).value;
+    const contextValue = await options.context(request, parsedBody);
     const response = await options.apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: {
         method,
         headers: request.headers,
         search: url.search,
-        body: parseBody(request),
+        body: parsedBody(),
       },
       context: () => Promise.resolve(contextValue),
     });

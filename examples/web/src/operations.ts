@@ -1,0 +1,76 @@
+import { graphql } from './gql/index.js';
+
+/**
+ * Every operation the app sends. graphql-codegen's client preset turns each into a typed
+ * document (see src/gql/), and lists it in the persisted-documents manifest that the router's
+ * safelist accepts: an operation that is not written here cannot run against a locked-down router.
+ */
+export const LoginDocument = graphql(`
+  mutation Login($username: String!, $password: String!) {
+    login(username: $username, password: $password) {
+      accessToken
+      expiresIn
+      user {
+        id
+        username
+        fullName
+        role
+      }
+    }
+  }
+`);
+
+export const MyOrdersDocument = graphql(`
+  query MyOrders($first: Int!, $after: String) {
+    me {
+      id
+      orders(first: $first, after: $after) {
+        edges {
+          cursor
+          node {
+            id
+            item
+            address
+            createdAt
+          }
+        }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+      }
+    }
+  }
+`);
+
+export const CreateOrderDocument = graphql(`
+  mutation CreateOrder($input: CreateOrderInput!) {
+    createOrder(input: $input) {
+      id
+      item
+      address
+      createdAt
+    }
+  }
+`);
+
+export const UsersDocument = graphql(`
+  query Users($first: Int!, $after: String) {
+    users(first: $first, after: $after) {
+      edges {
+        node {
+          id
+          username
+          fullName
+          email
+          role
+          createdAt
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);

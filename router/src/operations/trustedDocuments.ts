@@ -1,0 +1,151 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
+import { z } from 'zod';
+import { ConfigError, ErrorCode, HttpError, type RawRequest } from '@supergraph/service-kit';
+
+/**
+ * Trusted documents (persisted operations, safelisting): the operations our own clients send are
+ * known at build time. graphql-codegen writes them to a manifest (hash -> document), clients send
+ * only the hash, and the router can refuse everything else. OWASP's GraphQL cheat sheet
+ * recommends this for first-party APIs: an attacker cannot run a query nobody wrote.
+ *
+ * - `off`: the manifest is not used.
+ * - `allow`: operations can be sent by hash (from the manifest) or as ad-hoc query text.
+ *   Development uses this, so Apollo Sandbox keeps working.
+ * - `enforce`: only operations in the manifest run. Production's default.
+ */
+export const TRUSTED_DOCUMENT_MODES = ['off', 'allow', 'enforce'] as const;
+export type TrustedDocumentMode = (typeof TRUSTED_DOCUMENT_MODES)[number];
+
+/** graphql-codegen client preset's persisted-documents.json: `{ "sha256:<hex>": "<document>" }`. */
+const Manifest = z.record(z.string().regex(/^sha256:[0-9a-f]{64}$/), z.string().min(1));
+
+export interface TrustedDocuments {
+  readonly mode: TrustedDocumentMode;
+  /** How many documents the manifest holds. */
+  readonly size: number;
+  /**
+   * Apollo Server's persisted-query cache, backed by the manifest and read-only: a hash resolves
+   * to its document, and nothing a client sends is ever registered (that would be APQ, which
+   * lets anyone add operations).
+   */
+  readonly cache: KeyValueCache<string>;
+  /** Refuses, with a 400 a client can act on, a request that the mode does not allow. */
+  check(request: RawRequest, body: unknown): void;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export function loadTrustedDocuments(
+  mode: TrustedDocumentMode,
+  manifestPath: string,
+): TrustedDocuments {
+  const documents = mode === 'off' ? new Map<string, string>() : readManifest(manifestPath, mode);
+  // Apollo Server prefixes persisted-query cache keys with "apq:".
+  const cache: KeyValueCache<string> = {
+    get: async (key) => documents.get(key.replace(/^apq:/, '')),
+    set: async () => {},
+    delete: async () => true,
+  };
+
+  return {
+    mode,
+    size: documents.size,
+    cache,
+    check(request, body) {
+      if (mode === 'off') return;
+      for (const operation of operationsOf(request, body)) {
+        const { query, hash } = operation;
+        if (query !== undefined && hash !== undefined && sha256(query) !== hash) {
+          throw new HttpError(
+            400,
+            ErrorCode.BAD_REQUEST,
+            'The persisted query hash does not match the query text. Send the sha256 of the exact query, or the hash alone.',
+          );
+        }
+        if (mode !== 'enforce') continue;
+        const known =
+          hash !== undefined
+            ? documents.has(hash)
+            : query !== undefined && documents.has(sha256(query));
+        if (!known) {
+          throw new HttpError(
+            400,
+            ErrorCode.PERSISTED_QUERY_NOT_IN_LIST,
+            'This router only runs the operations of its own clients (trusted documents), and this one is not among them. Send the hash of an operation from the persisted documents manifest in extensions.persistedQuery.',
+          );
+        }
+      }
+    },
+  };
+}
+
+function readManifest(path: string, mode: TrustedDocumentMode): Map<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    if (mode === 'allow') return new Map();
+    throw new ConfigError(
+      `Invalid configuration:\n  PERSISTED_DOCUMENTS_PATH: ${path} cannot be read, and PERSISTED_DOCUMENTS_MODE=enforce needs it (npm run codegen writes it)`,
+    );
+  }
+  const parsed = Manifest.safeParse(JSON.parse(text));
+  if (!parsed.success) {
+    throw new ConfigError(
+      `Invalid configuration:\n  PERSISTED_DOCUMENTS_PATH: ${path} is not a persisted documents manifest`,
+    );
+  }
+  const documents = new Map<string, string>();
+  for (const [key, document] of Object.entries(parsed.data)) {
+    const hash = key.slice('sha256:'.length);
+    // A manifest entry whose hash is not its document's is a corrupted or hand-edited file.
+    if (sha256(document) !== hash) {
+      throw new ConfigError(
+        `Invalid configuration:\n  PERSISTED_DOCUMENTS_PATH: the entry ${key} does not match its document`,
+      );
+    }
+    documents.set(hash, document);
+  }
+  return documents;
+}
+
+const Operation = z.object({
+  query: z.string().optional(),
+  extensions: z
+    .object({ persistedQuery: z.object({ sha256Hash: z.string() }).optional() })
+    .optional(),
+});
+
+/**
+ * The query text and hash of each operation in a request: a JSON body (or a batch of them), or a
+ * GET's `query` and `extensions` parameters. Anything malformed is left for Apollo Server to
+ * refuse, except in that it cannot smuggle a query past the check.
+ */
+function operationsOf(request: RawRequest, body: unknown): { query?: string; hash?: string }[] {
+  let candidates: unknown[];
+  if (request.method === 'GET') {
+    const params = new URLSearchParams(request.search);
+    // No operation at all: a browser opening the landing page, which Apollo Server handles.
+    if (!params.has('query') && !params.has('extensions')) return [];
+    let extensions: unknown;
+    try {
+      extensions = JSON.parse(params.get('extensions') ?? 'null') ?? undefined;
+    } catch {
+      extensions = undefined;
+    }
+    candidates = [{ query: params.get('query') ?? undefined, extensions }];
+  } else {
+    candidates = Array.isArray(body) ? body : [body];
+  }
+  return candidates.map((candidate) => {
+    const parsed = Operation.safeParse(candidate);
+    if (!parsed.success) return { query: undefined, hash: undefined };
+    const hash = parsed.data.extensions?.persistedQuery?.sha256Hash;
+    return {
+      ...(parsed.data.query === undefined ? {} : { query: parsed.data.query }),
+      ...(hash === undefined ? {} : { hash }),
+    };
+  });
+}

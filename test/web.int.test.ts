@@ -1,0 +1,320 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { decodeJwt, SignJWT } from 'jose';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createServer, type ViteDevServer } from 'vite';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startGraph, type RunningGraph } from './graph.js';
+
+/**
+ * The example web app (examples/web) in a real browser, against the real graph with trusted
+ * documents enforced: what a person sees when they log in, place orders, and get things wrong.
+ * Vite serves the app as `npm run web` does, proxying /graphql to this file's router.
+ */
+const root = fileURLToPath(new URL('..', import.meta.url));
+const appRoot = join(root, 'examples/web');
+const resultsDir = join(root, 'test-results');
+/** The hashes the router accepts: graphql-codegen's manifest for the app, `sha256:` dropped. */
+const manifest = new Set(
+  Object.keys(
+    Object(JSON.parse(readFileSync(join(appRoot, 'src/gql/persisted-documents.json'), 'utf8'))),
+  ).map((key) => key.replace(/^sha256:/, '')),
+);
+
+// Where the app keeps its session; keep in sync with examples/web/src/session.ts.
+const SESSION_KEY = 'supergraph.session';
+
+// Bounded waits: a missing element fails the test in seconds, not at the 30 s test timeout.
+const WAIT = { timeout: 5_000 };
+
+let graph: RunningGraph;
+let vite: ViteDevServer;
+let browser: Browser;
+let appUrl: string;
+
+beforeAll(async () => {
+  graph = await startGraph('web', { routerEnv: { PERSISTED_DOCUMENTS_MODE: 'enforce' } });
+  vite = await createServer({
+    root: appRoot,
+    // The app's vite.config.ts only sets the proxy, which must point at this file's router.
+    configFile: false,
+    logLevel: 'silent',
+    clearScreen: false,
+    server: {
+      host: '127.0.0.1',
+      port: 0,
+      strictPort: false,
+      watch: null,
+      proxy: { '/graphql': new URL(graph.routerUrl).origin },
+    },
+  });
+  await vite.listen();
+  const url = vite.resolvedUrls?.local[0];
+  if (!url) throw new Error('the Vite dev server did not report its URL');
+  appUrl = url;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    timeout: 20_000,
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await vite?.close();
+  await graph?.stop();
+});
+
+let context: BrowserContext;
+let page: Page;
+/** Everything that went wrong in the page: uncaught errors, console errors, failed requests. */
+let problems: string[];
+/** The JSON body of every POST /graphql the page sent. */
+let sent: unknown[];
+
+beforeEach(async () => {
+  // A fresh context per test: its own sessionStorage, so no test starts logged in.
+  context = await browser.newContext({ viewport: { width: 900, height: 900 } });
+  context.setDefaultTimeout(WAIT.timeout);
+  page = await context.newPage();
+  problems = [];
+  sent = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console error: ${message.text()}`);
+  });
+  page.on('requestfailed', (request) =>
+    problems.push(`request failed: ${request.url()} ${request.failure()?.errorText ?? ''}`),
+  );
+  page.on('request', (request) => {
+    if (new URL(request.url()).pathname === '/graphql') sent.push(request.postDataJSON());
+  });
+});
+
+afterEach(async () => {
+  await context?.close();
+});
+
+/** Fails on anything the page complained about, except what the test expected. */
+function expectNoProblems(expected: RegExp[] = []): void {
+  const unexpected = problems.filter((problem) => !expected.some((re) => re.test(problem)));
+  expect(unexpected).toEqual([]);
+}
+
+async function logIn(username: string, password: string): Promise<void> {
+  await page.goto(appUrl);
+  await page.getByTestId('login-username').fill(username);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+}
+
+/** Waits until the orders list has finished loading (it is `aria-busy` while a page is fetched). */
+async function ordersLoaded(): Promise<void> {
+  await page
+    .locator('[data-testid="orders-list"][aria-busy="false"]')
+    .waitFor({ ...WAIT, state: 'attached' });
+}
+
+async function placeOrder(item: string, address: string): Promise<void> {
+  const before = await page.getByTestId('order').count();
+  await page.getByTestId('new-order-item').fill(item);
+  await page.getByTestId('new-order-address').fill(address);
+  await page.getByTestId('new-order-submit').click();
+  await expect.poll(() => page.getByTestId('order').count(), WAIT).toBe(before + 1);
+}
+
+/**
+ * One sessionStorage entry of the page. An expression rather than a function, because this file
+ * is compiled without the DOM's types.
+ */
+function sessionStorageItem(key: string): Promise<unknown> {
+  return page.evaluate(`sessionStorage.getItem(${JSON.stringify(key)})`);
+}
+
+const orderItems = () => page.getByTestId('order-item').allTextContents();
+const message = () => page.getByTestId('message');
+
+describe('the web app', () => {
+  it('lets a user place an order and see it on top of My orders, with no Users section', async () => {
+    await logIn('user', 'u');
+    await expect
+      .poll(() => page.getByTestId('whoami').textContent(), WAIT)
+      .toBe('Logged in as user');
+    await ordersLoaded();
+    expect(await page.getByTestId('orders-empty').textContent()).toBe('You have no orders yet.');
+    expect(await page.getByTestId('orders-empty').isVisible()).toBe(true);
+
+    const item = `Teapot ${randomUUID().slice(0, 8)}`;
+    await placeOrder(item, '1 Kettle Lane, Leeds');
+    expect((await orderItems())[0]).toBe(item);
+    expect(await page.getByTestId('orders-empty').isVisible()).toBe(false);
+
+    // Reloading shows what the server stored, not what the page added: the order is on top, and
+    // the session survived the reload.
+    await page.reload();
+    await ordersLoaded();
+    expect((await orderItems())[0]).toBe(item);
+    expect(await page.getByTestId('order').first().textContent()).toContain('1 Kettle Lane, Leeds');
+
+    // A USER never gets the admin section, not even hidden, and never asks for the user list.
+    expect(await page.getByTestId('users-section').count()).toBe(0);
+    expect(await page.getByText('Users', { exact: true }).count()).toBe(0);
+    expect(sent.map((body) => operationName(body))).not.toContain('Users');
+
+    mkdirSync(resultsDir, { recursive: true });
+    await page.screenshot({ path: join(resultsDir, 'web-user.png'), fullPage: true });
+    expectNoProblems();
+  });
+
+  it('sends operations by hash only, each one in the persisted documents manifest', async () => {
+    await logIn('user', 'u');
+    await ordersLoaded();
+    expect(sent.map((body) => operationName(body))).toEqual(['Login', 'MyOrders']);
+    for (const body of sent) {
+      expect(body).not.toHaveProperty('query');
+      expect(manifest).toContain(persistedHash(body));
+    }
+    expectNoProblems();
+  });
+
+  it('says "Wrong username or password." for a wrong password, and stays on the form', async () => {
+    await logIn('user', 'not-the-password');
+    await expect.poll(() => message().textContent(), WAIT).toBe('Wrong username or password.');
+    expect(await message().isVisible()).toBe(true);
+    expect(await page.getByTestId('login-form').isVisible()).toBe(true);
+    expect(await page.getByTestId('home').count()).toBe(0);
+    expectNoProblems();
+  });
+
+  it('shows an admin the Users section, and logging out returns to the login form', async () => {
+    await logIn('admin', 'a');
+    await expect
+      .poll(() => page.getByTestId('whoami').textContent(), WAIT)
+      .toBe('Logged in as Admin Admin');
+    await page.getByTestId('users-section').waitFor(WAIT);
+    await expect
+      .poll(() => page.getByTestId('user-username').allTextContents(), WAIT)
+      .toEqual(expect.arrayContaining(['admin', 'user']));
+    expect(await page.getByRole('heading', { name: 'Users' }).isVisible()).toBe(true);
+
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-form').waitFor(WAIT);
+    expect(await page.getByTestId('home').count()).toBe(0);
+    expect(await page.getByTestId('users-section').count()).toBe(0);
+    // Logged out for good: a reload does not bring the session back.
+    await page.reload();
+    await page.getByTestId('login-form').waitFor(WAIT);
+    expect(await page.getByTestId('home').count()).toBe(0);
+    expectNoProblems();
+  });
+
+  it("shows the server's own words for bad input", async () => {
+    await logIn('user', 'u');
+    await ordersLoaded();
+    const before = await page.getByTestId('order').count();
+    // Blank but not empty, so the browser's own `required` check lets it through to the server.
+    await page.getByTestId('new-order-item').fill('   ');
+    await page.getByTestId('new-order-address').fill('1 Kettle Lane, Leeds');
+    await page.getByTestId('new-order-submit').click();
+    await expect
+      .poll(() => message().textContent(), WAIT)
+      .toBe('"item" needs 1 to 200 characters.');
+    expect(await page.getByTestId('order').count()).toBe(before);
+    expectNoProblems();
+  });
+
+  it('pages through My orders with "Load more", newest first, nothing twice', async () => {
+    await logIn('user', 'u');
+    await ordersLoaded();
+    const batch = randomUUID().slice(0, 8);
+    const placed = Array.from({ length: 12 }, (_, i) => `Box ${batch} #${i + 1}`);
+    for (const item of placed) await placeOrder(item, '2 Crate Road');
+
+    await page.reload();
+    await ordersLoaded();
+    const firstPage = (await orderItems()).length;
+    expect(firstPage).toBeLessThan(placed.length);
+    const more = page.getByTestId('orders-more');
+    expect(await more.isVisible()).toBe(true);
+    while (await more.isVisible()) {
+      const shown = (await orderItems()).length;
+      await more.click();
+      await expect.poll(async () => (await orderItems()).length, WAIT).toBeGreaterThan(shown);
+      await ordersLoaded();
+    }
+
+    const all = await orderItems();
+    expect(new Set(all).size).toBe(all.length);
+    expect(all.slice(0, placed.length)).toEqual([...placed].reverse());
+    expectNoProblems();
+  });
+
+  it('sends a person whose session has expired back to login, saying why', async () => {
+    await logIn('user', 'u');
+    await ordersLoaded();
+    // Swap the stored token for one that expired a minute ago, otherwise as the users subgraph
+    // issues them, and come back to the page: the router refuses it with a 401.
+    const stored = await sessionStorageItem(SESSION_KEY);
+    if (typeof stored !== 'string') throw new Error(`no ${SESSION_KEY} in sessionStorage`);
+    const session: unknown = JSON.parse(stored);
+    if (typeof session !== 'object' || session === null || !('token' in session)) {
+      throw new Error(`unexpected session: ${stored}`);
+    }
+    const { sub } = decodeJwt(String(session.token));
+    const now = Math.floor(Date.now() / 1000);
+    const expired = await new SignJWT({ role: 'USER' })
+      .setProtectedHeader({ alg: graph.signingKey.alg, kid: graph.signingKey.kid, typ: 'at+jwt' })
+      .setIssuer(graph.jwt.issuer)
+      .setAudience(graph.jwt.audience)
+      .setSubject(sub ?? '')
+      .setIssuedAt(now - 3600)
+      .setExpirationTime(now - 60)
+      .sign(graph.signingKey.privateKey);
+    await page.evaluate(
+      `sessionStorage.setItem(${JSON.stringify(SESSION_KEY)}, ${JSON.stringify(
+        JSON.stringify({ ...session, token: expired }),
+      )})`,
+    );
+
+    await page.reload();
+    await expect
+      .poll(() => message().textContent(), WAIT)
+      .toBe('Your session has expired. Please log in again.');
+    expect(await page.getByTestId('login-form').isVisible()).toBe(true);
+    expect(await page.getByTestId('home').count()).toBe(0);
+    expect(await sessionStorageItem(SESSION_KEY)).toBeNull();
+    // Chromium logs every 4xx response; this one is the point of the test.
+    expectNoProblems([/status of 401/]);
+  });
+
+  it('says "Cannot reach the server." when the network fails', async () => {
+    await logIn('user', 'u');
+    await ordersLoaded();
+    await page.route('**/graphql', (route) => route.abort('connectionrefused'));
+    await page.getByTestId('new-order-item').fill('Lamp');
+    await page.getByTestId('new-order-address').fill('3 Light Street');
+    await page.getByTestId('new-order-submit').click();
+    await expect.poll(() => message().textContent(), WAIT).toBe('Cannot reach the server.');
+    // Still logged in: a network failure is not a reason to end the session.
+    expect(await page.getByTestId('home').isVisible()).toBe(true);
+    expectNoProblems([/ERR_CONNECTION_REFUSED/]);
+  });
+});
+
+function operationName(body: unknown): unknown {
+  return typeof body === 'object' && body !== null && 'operationName' in body
+    ? body.operationName
+    : undefined;
+}
+
+function persistedHash(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null || !('extensions' in body)) return undefined;
+  const { extensions } = body;
+  if (typeof extensions !== 'object' || extensions === null) return undefined;
+  if (!('persistedQuery' in extensions)) return undefined;
+  const { persistedQuery } = extensions;
+  if (typeof persistedQuery !== 'object' || persistedQuery === null) return undefined;
+  return 'sha256Hash' in persistedQuery ? persistedQuery.sha256Hash : undefined;
+}
