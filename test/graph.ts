@@ -56,6 +56,8 @@ export interface RunningGraph {
       headers?: Record<string, string>;
     },
   ): Promise<GraphQLResponse>;
+  /** POSTs exact body bytes with these headers (plus `content-type: application/json`). */
+  post(url: string, body: string, headers?: Record<string, string>): Promise<GraphQLResponse>;
   /**
    * POSTs straight to a subgraph, signed as the router would sign it for `identity` (null for
    * anonymous). This is how tests reach `_entities` with a valid signature but another identity.
@@ -158,7 +160,7 @@ export async function startGraph(
   async function send(
     url: string,
     body: string,
-    headers: Record<string, string>,
+    headers: Record<string, string> = {},
   ): Promise<GraphQLResponse> {
     const response = await fetch(url, {
       method: 'POST',
@@ -208,6 +210,7 @@ export async function startGraph(
     subgraphRequests,
     commands,
     request,
+    post: send,
     requestSubgraph,
     stopSubgraph: (subgraph) => (subgraph === 'users' ? usersServer : ordersServer).close(1_000),
     async login(username, password) {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IDENTITY_HEADERS, signRequest } from '@supergraph/identity';
 import { expectDenied, expectOk } from './expect.js';
-import { startGraph, type RunningGraph } from './graph.js';
+import { startGraph, type GraphQLResponse, type RunningGraph } from './graph.js';
 
 /**
  * Identity propagation (issue #2): the router sets identity headers only from a verified token,
@@ -23,16 +23,7 @@ const SERVICE_QUERY = '{ _service { sdl } }';
 const ENTITIES_QUERY =
   'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }';
 
-async function postRaw(url: string, body: string, headers: Record<string, string>) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body,
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
-function expectRefused(response: { status: number; body: Record<string, unknown> }): void {
+function expectRefused(response: GraphQLResponse): void {
   expect(response.status).toBe(401);
   expect(response.body).not.toHaveProperty('data');
   expect(response.body).toMatchObject({
@@ -59,19 +50,19 @@ describe('a request straight to a subgraph', () => {
   it.each(['users', '_service', '_entities', 'introspection'] as const)(
     'with forged identity headers and no signature is refused: %s',
     async (name) => {
-      expectRefused(await postRaw(graph.usersUrl, bodies()[name], forged()));
+      expectRefused(await graph.post(graph.usersUrl, bodies()[name], forged()));
     },
   );
 
   it('is refused by the orders subgraph too', async () => {
     expectRefused(
-      await postRaw(
+      await graph.post(
         graph.ordersUrl,
         JSON.stringify({ query: '{ orders { edges { node { id } } } }' }),
         forged(),
       ),
     );
-    expectRefused(await postRaw(graph.ordersUrl, bodies()._service, {}));
+    expectRefused(await graph.post(graph.ordersUrl, bodies()._service, {}));
   });
 
   function signed(
@@ -91,24 +82,24 @@ describe('a request straight to a subgraph', () => {
   }
 
   it('is answered when the router’s signature holds (the control for the cases below)', async () => {
-    const response = await postRaw(graph.usersUrl, bodies().users, signed());
+    const response = await graph.post(graph.usersUrl, bodies().users, signed());
     expect(response.status).toBe(200);
     expect(response.body).toHaveProperty('data.users.edges');
   });
 
   it('is refused when signed with another secret', async () => {
     expectRefused(
-      await postRaw(graph.usersUrl, bodies().users, signed({ secret: 'x'.repeat(64) })),
+      await graph.post(graph.usersUrl, bodies().users, signed({ secret: 'x'.repeat(64) })),
     );
   });
 
   it('is refused when the signature is for the other subgraph', async () => {
-    expectRefused(await postRaw(graph.usersUrl, bodies().users, signed({ audience: 'orders' })));
+    expectRefused(await graph.post(graph.usersUrl, bodies().users, signed({ audience: 'orders' })));
   });
 
   it('is refused when the timestamp is stale', async () => {
     expectRefused(
-      await postRaw(
+      await graph.post(
         graph.usersUrl,
         bodies().users,
         signed({ now: Math.floor(Date.now() / 1000) - 120 }),
@@ -118,7 +109,7 @@ describe('a request straight to a subgraph', () => {
 
   it('is refused when the body was changed after signing', async () => {
     const headers = signed({ body: JSON.stringify({ query: '{ __typename }' }) });
-    expectRefused(await postRaw(graph.usersUrl, bodies().users, headers));
+    expectRefused(await graph.post(graph.usersUrl, bodies().users, headers));
   });
 
   it('is refused when an identity header was changed after signing', async () => {
@@ -133,7 +124,7 @@ describe('a request straight to a subgraph', () => {
       [IDENTITY_HEADERS.userId]: user.userId,
       [IDENTITY_HEADERS.role]: 'ADMIN',
     };
-    expectRefused(await postRaw(graph.usersUrl, bodies().users, headers));
+    expectRefused(await graph.post(graph.usersUrl, bodies().users, headers));
   });
 
   it('is refused for a GET, which cannot carry a signed body', async () => {

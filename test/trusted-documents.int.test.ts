@@ -25,20 +25,12 @@ function hashOf(operationName: string): string {
   throw new Error(`${operationName} is not in the manifest`);
 }
 
-async function post(graph: RunningGraph, body: unknown, token?: string): Promise<GraphQLResponse> {
-  const response = await fetch(graph.routerUrl, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify(body),
-  });
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: (await response.json()) as GraphQLResponse['body'],
-  };
+function post(graph: RunningGraph, body: unknown, token?: string): Promise<GraphQLResponse> {
+  return graph.post(
+    graph.routerUrl,
+    JSON.stringify(body),
+    token ? { authorization: `Bearer ${token}` } : {},
+  );
 }
 
 const byHash = (sha256Hash: string, variables: Record<string, unknown> = {}) => ({

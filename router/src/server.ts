@@ -118,13 +118,6 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
       trustedDocuments.check(request, parsedBody());
       return { identity: await verifyAuthorization(request.headers.get('authorization')) };
     },
-    routes: {
-      '/health': () => ({
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-        body: '{"status":"ok"}',
-      }),
-    },
   });
 
   return { listener, stop: () => apollo.stop() };

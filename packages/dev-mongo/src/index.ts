@@ -115,7 +115,8 @@ async function startMemoryServer(
   };
 }
 
-function freePort(): Promise<number> {
+/** A TCP port that is free on 127.0.0.1 right now. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -39,7 +39,7 @@ export interface GraphQLRequestListenerOptions<TContext extends BaseContext> {
    * token and a subgraph checks the router's signature.
    */
   context: (request: RawRequest, parsedBody: () => unknown) => Promise<TContext>;
-  /** Extra GET routes such as `/health` or `/.well-known/jwks.json`. They skip `context`. */
+  /** Extra GET routes such as `/.well-known/jwks.json`, beside the built-in `/health`. They skip `context`. */
   routes?: Readonly<Record<string, RouteHandler>>;
   graphqlPath?: string;
 }
@@ -55,7 +55,11 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
   options: GraphQLRequestListenerOptions<TContext>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const graphqlPath = options.graphqlPath ?? '/graphql';
-  const routes = options.routes ?? {};
+  // Every service answers /health the same way: container healthchecks and npm start poll it.
+  const routes: Readonly<Record<string, RouteHandler>> = {
+    '/health': () => ({ status: 200, headers: JSON_HEADERS, body: '{"status":"ok"}' }),
+    ...options.routes,
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');

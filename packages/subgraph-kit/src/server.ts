@@ -63,14 +63,7 @@ export async function createSubgraphServer<TContext extends AuthorizationContext
     maxBodyBytes: options.maxBodyBytes,
     context: async (request) =>
       options.context({ identity: gate(request), viewerFor: new WeakMap() }, request),
-    routes: {
-      '/health': () => ({
-        status: 200,
-        headers: { 'content-type': 'application/json' },
-        body: '{"status":"ok"}',
-      }),
-      ...options.routes,
-    },
+    routes: options.routes ?? {},
   });
   return { listener, stop: () => apollo.stop() };
 }
