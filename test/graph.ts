@@ -11,7 +11,11 @@ import {
 } from '@supergraph/service-kit';
 import { createRouter } from '../router/src/server.js';
 import { loadRouterConfig } from '../router/src/config.js';
-import { generateSigningKey, type SigningKey } from '../subgraphs/users/src/auth/keys.js';
+import {
+  generateSigningKey,
+  type SigningKey,
+  type VerificationKey,
+} from '../subgraphs/users/src/auth/keys.js';
 import { loadUsersConfig } from '../subgraphs/users/src/config.js';
 import { seedUsers } from '../subgraphs/users/src/db/seed.js';
 import { createUsersSubgraph } from '../subgraphs/users/src/server.js';
@@ -37,7 +41,7 @@ export interface RunningGraph {
   readonly ordersUrl: string;
   /** The secret the router signs subgraph requests with. */
   readonly identitySecret: string;
-  /** The key the users subgraph signs access tokens with. */
+  /** The key the users subgraph signs tokens with now (see `restartUsers`). */
   readonly signingKey: SigningKey;
   readonly jwt: { readonly issuer: string; readonly audience: string };
   readonly usersDb: Db;
@@ -65,12 +69,38 @@ export interface RunningGraph {
   requestSubgraph(
     subgraph: 'users' | 'orders',
     query: string,
-    options?: { variables?: Record<string, unknown>; identity?: Identity | null },
+    options?: {
+      variables?: Record<string, unknown>;
+      identity?: Identity | null;
+      /** Signed as the router signs the caller's address. */
+      clientIp?: string;
+    },
   ): Promise<GraphQLResponse>;
   /** Stops one subgraph's HTTP server, to see how the router copes without it. */
   stopSubgraph(subgraph: 'users' | 'orders'): Promise<void>;
-  /** Logs in through the router and returns the access token and user id. */
-  login(username: string, password: string): Promise<{ token: string; userId: string }>;
+  /**
+   * Logs in through the router and returns the access token, the refresh token and the user id.
+   * `options.url` logs in through another router (a replica's).
+   */
+  login(
+    username: string,
+    password: string,
+    options?: { url?: string },
+  ): Promise<{ token: string; userId: string; refreshToken: string }>;
+  /**
+   * Replaces the users subgraph with a new instance on the same URL and database, signing with
+   * `signingKey` and trusting `previousKeys` too: what a restart after a key rotation does. The
+   * router keeps its cached JWKS, as a running router would.
+   */
+  restartUsers(keys: {
+    signingKey: SigningKey;
+    previousKeys?: readonly VerificationKey[];
+  }): Promise<void>;
+  /**
+   * Starts a second users subgraph and a second router on the same databases, secret and keys:
+   * another replica of each, sharing nothing with the first but MongoDB. Stopped with the graph.
+   */
+  startReplica(): Promise<{ readonly routerUrl: string; readonly usersUrl: string }>;
   stop(): Promise<void>;
 }
 
@@ -84,12 +114,15 @@ export async function startGraph(
   options: {
     /** Extra router environment, e.g. `ORDERS_URL` pointing somewhere else, or a short timeout. */
     routerEnv?: Record<string, string>;
+    /** Extra users subgraph environment, e.g. short login throttling for a test. */
+    usersEnv?: Record<string, string>;
   } = {},
 ): Promise<RunningGraph> {
   const mongodbUri = inject('mongodbUri');
   const databasePrefix = `t_${name.replace(/\W+/g, '_')}_${randomBytes(3).toString('hex')}`;
   const identitySecret = randomBytes(32).toString('hex');
-  const signingKey = await generateSigningKey('EdDSA');
+  let signingKey = await generateSigningKey('EdDSA');
+  let previousKeys: readonly VerificationKey[] = [];
   // TEST_LOG_LEVEL=debug npm run test:int shows the services' logs when a test needs explaining.
   const logger = createLogger(
     'test',
@@ -110,9 +143,15 @@ export async function startGraph(
   const servers: RunningHttpServer[] = [];
   const stops: (() => Promise<void>)[] = [];
 
-  const usersConfig = loadUsersConfig({ ...baseEnv, USERS_DB: `${databasePrefix}_users` });
+  const usersConfig = loadUsersConfig({
+    ...baseEnv,
+    USERS_DB: `${databasePrefix}_users`,
+    ...options.usersEnv,
+  });
   const usersDb = client.db(usersConfig.database);
-  const users = await createUsersSubgraph({ config: usersConfig, db: usersDb, signingKey, logger });
+  const createUsers = () =>
+    createUsersSubgraph({ config: usersConfig, db: usersDb, signingKey, previousKeys, logger });
+  let users = await createUsers();
   await seedUsers(usersDb, users.repository, usersConfig.seeds, users.passwords, logger);
   const subgraphRequests: RunningGraph['subgraphRequests'] = { users: [], orders: [] };
   const usersServer = await listen(
@@ -139,17 +178,21 @@ export async function startGraph(
   servers.push(ordersServer);
   stops.push(() => orders.stop());
 
-  const routerConfig = loadRouterConfig({
-    ...baseEnv,
-    USERS_URL: usersServer.url,
-    ORDERS_URL: ordersServer.url,
-    JWKS_URL: new URL('/.well-known/jwks.json', usersServer.url).href,
-    ...options.routerEnv,
-  });
-  const router = await createRouter({ config: routerConfig, logger });
-  const routerServer = await listen(router.listener, { host: '127.0.0.1', port: 0 });
-  servers.push(routerServer);
-  stops.push(() => router.stop());
+  async function startRouter(usersUrl: string): Promise<RunningHttpServer> {
+    const routerConfig = loadRouterConfig({
+      ...baseEnv,
+      USERS_URL: usersUrl,
+      ORDERS_URL: ordersServer.url,
+      JWKS_URL: new URL('/.well-known/jwks.json', usersUrl).href,
+      ...options.routerEnv,
+    });
+    const router = await createRouter({ config: routerConfig, logger });
+    const server = await listen(router.listener, { host: '127.0.0.1', port: 0 });
+    servers.push(server);
+    stops.push(() => router.stop());
+    return server;
+  }
+  const routerServer = await startRouter(usersServer.url);
 
   const request: RunningGraph['request'] = (url, query, options = {}) =>
     send(url, JSON.stringify({ query, variables: options.variables ?? {} }), {
@@ -182,14 +225,18 @@ export async function startGraph(
   const requestSubgraph: RunningGraph['requestSubgraph'] = (subgraph, query, options = {}) => {
     const body = JSON.stringify({ query, variables: options.variables ?? {} });
     const identity = options.identity ?? null;
-    const identityHeaders: Record<string, string> = identity
-      ? { [IDENTITY_HEADERS.userId]: identity.id, [IDENTITY_HEADERS.role]: identity.role }
-      : {};
+    const identityHeaders: Record<string, string> = {
+      ...(identity
+        ? { [IDENTITY_HEADERS.userId]: identity.id, [IDENTITY_HEADERS.role]: identity.role }
+        : {}),
+      ...(options.clientIp ? { [IDENTITY_HEADERS.clientIp]: options.clientIp } : {}),
+    };
     const signature = signRequest({
       secret: identitySecret,
       audience: subgraph,
       userId: identity?.id,
       role: identity?.role,
+      clientIp: options.clientIp,
       body,
     });
     return send(subgraph === 'users' ? usersServer.url : ordersServer.url, body, {
@@ -203,7 +250,9 @@ export async function startGraph(
     usersUrl: usersServer.url,
     ordersUrl: ordersServer.url,
     identitySecret,
-    signingKey,
+    get signingKey() {
+      return signingKey;
+    },
     jwt: { issuer: usersConfig.jwt.issuer, audience: usersConfig.jwt.audience },
     usersDb,
     ordersDb,
@@ -213,16 +262,35 @@ export async function startGraph(
     post: send,
     requestSubgraph,
     stopSubgraph: (subgraph) => (subgraph === 'users' ? usersServer : ordersServer).close(1_000),
-    async login(username, password) {
+    async login(username, password, { url = routerServer.url } = {}) {
       const { body } = await request(
-        routerServer.url,
-        'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken user { id } } }',
+        url,
+        'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken refreshToken user { id } } }',
         { variables: { u: username, p: password } },
       );
       const payload = body.data?.['login'] as
-        { accessToken: string; user: { id: string } } | undefined;
+        { accessToken: string; refreshToken: string; user: { id: string } } | undefined;
       if (!payload) throw new Error(`login as ${username} failed: ${JSON.stringify(body.errors)}`);
-      return { token: payload.accessToken, userId: payload.user.id };
+      return {
+        token: payload.accessToken,
+        userId: payload.user.id,
+        refreshToken: payload.refreshToken,
+      };
+    },
+    async restartUsers(keys) {
+      signingKey = keys.signingKey;
+      previousKeys = keys.previousKeys ?? [];
+      const replaced = users;
+      users = await createUsers();
+      await replaced.stop();
+    },
+    async startReplica() {
+      const replica = await createUsers();
+      stops.push(() => replica.stop());
+      const replicaUsers = await listen(replica.listener, { host: '127.0.0.1', port: 0 });
+      servers.push(replicaUsers);
+      const replicaRouter = await startRouter(replicaUsers.url);
+      return { routerUrl: replicaRouter.url, usersUrl: replicaUsers.url };
     },
     async stop() {
       await Promise.all(servers.map((server) => server.close(1_000)));

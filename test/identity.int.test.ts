@@ -20,6 +20,7 @@ afterAll(() => graph?.stop());
 
 const USERS_QUERY = '{ users(first: 5) { edges { node { id username email } } } }';
 const SERVICE_QUERY = '{ _service { sdl } }';
+const USER_QUERY = 'query ($id: ID!) { user(id: $id) { id } }';
 const ENTITIES_QUERY =
   'query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }';
 
@@ -139,7 +140,12 @@ describe('the router', () => {
   it('sends no identity headers for an anonymous caller, never the string "undefined"', async () => {
     const before = graph.subgraphRequests.users.length;
     expectOk(await graph.request(graph.routerUrl, 'query { __typename }'));
-    expectDenied(await graph.request(graph.routerUrl, '{ me { id } }'), ['me'], 'UNAUTHENTICATED');
+    // `user` is a @policy field, so the router asks the subgraph, which finds nobody logged in.
+    expectDenied(
+      await graph.request(graph.routerUrl, USER_QUERY, { variables: { id: admin.userId } }),
+      ['user'],
+      'UNAUTHENTICATED',
+    );
     const sent = graph.subgraphRequests.users.slice(before);
     expect(sent.length).toBeGreaterThan(0);
     for (const headers of sent) {
@@ -151,23 +157,26 @@ describe('the router', () => {
   });
 
   it('ignores identity headers sent by an anonymous client', async () => {
-    const response = await graph.request(graph.routerUrl, USERS_QUERY, {
+    const response = await graph.request(graph.routerUrl, USER_QUERY, {
+      variables: { id: admin.userId },
       headers: { [IDENTITY_HEADERS.userId]: admin.userId, [IDENTITY_HEADERS.role]: 'ADMIN' },
     });
-    expectDenied(response, ['users'], 'UNAUTHENTICATED');
+    // Had the router passed the headers on, the subgraph would have answered as the admin.
+    expectDenied(response, ['user'], 'UNAUTHENTICATED');
   });
 
   it('sends the token’s identity, not the one the client put in headers', async () => {
     const before = graph.subgraphRequests.users.length;
     const response = await graph.request(
       graph.routerUrl,
-      '{ me { id } users(first: 1) { edges { cursor } } }',
+      'query ($id: ID!) { me { id } user(id: $id) { id } }',
       {
         token: user.token,
+        variables: { id: admin.userId },
         headers: { [IDENTITY_HEADERS.userId]: admin.userId, [IDENTITY_HEADERS.role]: 'ADMIN' },
       },
     );
-    expectDenied(response, ['users'], 'FORBIDDEN');
+    expectDenied(response, ['user'], 'FORBIDDEN');
     expect(response.body.data?.['me']).toEqual({ id: user.userId });
     const sent = graph.subgraphRequests.users.slice(before);
     expect(

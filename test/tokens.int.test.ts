@@ -27,13 +27,15 @@ interface Forge {
   audience?: string;
   role?: string;
   issuedAt?: number;
-  expiresAt?: number;
+  /** null for no `exp` at all. */
+  expiresAt?: number | null;
+  notBefore?: number;
 }
 
 /** A token built like the users subgraph builds them, with one thing changed. */
 function forge(options: Forge = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ role: options.role ?? 'ADMIN' })
+  const jwt = new SignJWT({ role: options.role ?? 'ADMIN' })
     .setProtectedHeader({
       alg: options.alg ?? graph.signingKey.alg,
       kid: options.kid ?? graph.signingKey.kid,
@@ -42,9 +44,10 @@ function forge(options: Forge = {}): Promise<string> {
     .setIssuer(options.issuer ?? graph.jwt.issuer)
     .setAudience(options.audience ?? graph.jwt.audience)
     .setSubject(user.userId)
-    .setIssuedAt(options.issuedAt ?? now)
-    .setExpirationTime(options.expiresAt ?? now + 600)
-    .sign(options.key ?? graph.signingKey.privateKey);
+    .setIssuedAt(options.issuedAt ?? now);
+  if (options.expiresAt !== null) jwt.setExpirationTime(options.expiresAt ?? now + 600);
+  if (options.notBefore !== undefined) jwt.setNotBefore(options.notBefore);
+  return jwt.sign(options.key ?? graph.signingKey.privateKey);
 }
 
 async function expectRefused(token: string, message = /invalid|expired/i): Promise<void> {
@@ -59,12 +62,116 @@ async function expectRefused(token: string, message = /invalid|expired/i): Promi
   expect(response.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
 }
 
+/** A valid token of `user` with its signature changed: the first byte flipped. */
+function withTamperedSignature(token: string): string {
+  const [header, payload, signature] = token.split('.');
+  const bytes = base64url.decode(signature ?? '');
+  bytes[0] = (bytes[0] ?? 0) ^ 0xff;
+  return `${header}.${payload}.${base64url.encode(bytes)}`;
+}
+
+/**
+ * Issue #4's JWT attack matrix, one row per attack: how the token is made, and what the refusal
+ * says. Every row must get 401 UNAUTHENTICATED. (test/refresh-tokens.int.test.ts has the other
+ * direction: an access token offered to `refreshToken`.)
+ */
+const ATTACKS: [string, () => Promise<string> | string, RegExp?][] = [
+  [
+    'a tampered payload: role raised to ADMIN, signature kept',
+    () => {
+      const [header, , signature] = user.token.split('.');
+      const claims = { ...decodeJwt(user.token), role: 'ADMIN' };
+      return `${header}.${base64url.encode(JSON.stringify(claims))}.${signature}`;
+    },
+  ],
+  ['a tampered signature', () => withTamperedSignature(user.token)],
+  [
+    'alg: none',
+    async () => {
+      const header = base64url.encode(
+        JSON.stringify({ alg: 'none', typ: 'at+jwt', kid: graph.signingKey.kid }),
+      );
+      const payload = base64url.encode(JSON.stringify(decodeJwt(await forge())));
+      return `${header}.${payload}.`;
+    },
+  ],
+  [
+    'HS256 signed with the public key as the secret (algorithm confusion)',
+    () =>
+      new SignJWT({ role: 'ADMIN' })
+        .setProtectedHeader({ alg: 'HS256', kid: graph.signingKey.kid, typ: 'at+jwt' })
+        .setIssuer(graph.jwt.issuer)
+        .setAudience(graph.jwt.audience)
+        .setSubject(user.userId)
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(new TextEncoder().encode(JSON.stringify(graph.signingKey.publicJwk))),
+  ],
+  // Our own key, but a kid the key set does not list: a key rotated away must stop working.
+  ['a kid the key set does not have, signed with our key', () => forge({ kid: 'rotated-away' })],
+  ['a wrong issuer', () => forge({ issuer: 'https://evil.example.com' })],
+  ['a wrong audience', () => forge({ audience: 'another-api' })],
+  [
+    'an expired token (and says so)',
+    () => {
+      const now = Math.floor(Date.now() / 1000);
+      return forge({ issuedAt: now - 3600, expiresAt: now - 60 });
+    },
+    /expired/,
+  ],
+  // 60 s ahead is well past the 5 s of clock tolerance.
+  [
+    'a token not valid yet (nbf in the future)',
+    () => forge({ notBefore: Math.floor(Date.now() / 1000) + 60 }),
+  ],
+  ['a token without exp, which would never expire', () => forge({ expiresAt: null })],
+  // JWT_MAX_AGE_SECONDS (1 h): whatever `exp` says, a token is dead an hour after its `iat`.
+  [
+    'a token valid for ten years, issued two hours ago',
+    () => {
+      const now = Math.floor(Date.now() / 1000);
+      return forge({ issuedAt: now - 7200, expiresAt: now + 10 * 365 * 86400 });
+    },
+  ],
+  [
+    'a token issued in the future (iat an hour ahead)',
+    () => {
+      const now = Math.floor(Date.now() / 1000);
+      return forge({ issuedAt: now + 3600, expiresAt: now + 4200 });
+    },
+  ],
+  [
+    'a token signed by a stranger’s key under our kid',
+    async () => forge({ key: (await generateKeyPair('EdDSA')).privateKey }),
+  ],
+  [
+    'a token signed by a stranger’s key under a kid of its own',
+    async () => forge({ key: (await generateKeyPair('EdDSA')).privateKey, kid: 'attacker-key' }),
+  ],
+  ['a JWT that is not an access token (typ)', () => forge({ typ: 'JWT' })],
+  // Signed by the same key, but typ rt+jwt (and addressed to the users subgraph).
+  [
+    'a refresh token used as an access token',
+    async () => (await graph.login('user', 'u')).refreshToken,
+  ],
+  ['a role the graph does not know', () => forge({ role: 'SUPERUSER' })],
+];
+
 describe('access tokens at the router', () => {
-  it('accepts a token made by the forge with nothing changed (the control for the cases below)', async () => {
+  it('accepts a token made by the forge with nothing changed (the control for the rows below)', async () => {
     const token = await forge({ role: 'USER' });
     expect(expectOk(await graph.request(graph.routerUrl, ME, { token }))).toEqual({
       me: { id: user.userId },
     });
+  });
+
+  it('accepts a token whose nbf is now, and its own token (controls for nbf and the signature)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    for (const token of [await forge({ role: 'USER', notBefore: now }), user.token]) {
+      expect(expectOk(await graph.request(graph.routerUrl, ME, { token }))).toEqual({
+        me: { id: user.userId },
+      });
+    }
   });
 
   it('treats a request without a token as anonymous', async () => {
@@ -72,58 +179,8 @@ describe('access tokens at the router', () => {
     expect(response.status).toBe(200);
   });
 
-  it('refuses a tampered token: role raised to ADMIN, signature kept', async () => {
-    const [header, , signature] = user.token.split('.');
-    const claims = { ...decodeJwt(user.token), role: 'ADMIN' };
-    await expectRefused(`${header}.${base64url.encode(JSON.stringify(claims))}.${signature}`);
-  });
-
-  it('refuses an expired token, and says so', async () => {
-    const now = Math.floor(Date.now() / 1000);
-    await expectRefused(await forge({ issuedAt: now - 3600, expiresAt: now - 60 }), /expired/);
-  });
-
-  it('refuses alg: none', async () => {
-    const header = base64url.encode(
-      JSON.stringify({ alg: 'none', typ: 'at+jwt', kid: graph.signingKey.kid }),
-    );
-    const payload = base64url.encode(JSON.stringify(decodeJwt(await forge())));
-    await expectRefused(`${header}.${payload}.`);
-  });
-
-  it('refuses HS256 signed with the public key as the secret (algorithm confusion)', async () => {
-    const secret = new TextEncoder().encode(JSON.stringify(graph.signingKey.publicJwk));
-    const token = await new SignJWT({ role: 'ADMIN' })
-      .setProtectedHeader({ alg: 'HS256', kid: graph.signingKey.kid, typ: 'at+jwt' })
-      .setIssuer(graph.jwt.issuer)
-      .setAudience(graph.jwt.audience)
-      .setSubject(user.userId)
-      .setIssuedAt()
-      .setExpirationTime('10m')
-      .sign(secret);
-    await expectRefused(token);
-  });
-
-  it('refuses a wrong issuer', async () => {
-    await expectRefused(await forge({ issuer: 'https://evil.example.com' }));
-  });
-
-  it('refuses a wrong audience', async () => {
-    await expectRefused(await forge({ audience: 'another-api' }));
-  });
-
-  it('refuses a token signed by another key, under the real kid or its own', async () => {
-    const { privateKey } = await generateKeyPair('EdDSA');
-    await expectRefused(await forge({ key: privateKey }));
-    await expectRefused(await forge({ key: privateKey, kid: 'attacker-key' }));
-  });
-
-  it('refuses a JWT that is not an access token (typ)', async () => {
-    await expectRefused(await forge({ typ: 'JWT' }));
-  });
-
-  it('refuses a role the graph does not know', async () => {
-    await expectRefused(await forge({ role: 'SUPERUSER' }));
+  it.each(ATTACKS)('refuses %s', async (_attack, make, message) => {
+    await expectRefused(await make(), message);
   });
 
   it.each([

@@ -14,7 +14,11 @@ describe('loadRouterConfig', () => {
       typ: 'at+jwt',
       roleClaim: 'role',
       clockToleranceSeconds: 5,
+      maxAgeSeconds: 3600,
+      jwksCooldownSeconds: 30,
     });
+    // X-Forwarded-For is the client's to write unless a proxy is declared.
+    expect(config.trustedProxyHops).toBe(0);
     expect(config.supergraphPath).toMatch(/supergraph\.graphql$/);
     expect(config.subgraphUrls).toEqual({});
   });

@@ -10,6 +10,7 @@ import {
   serviceSettings,
   type LogLevel,
 } from '@supergraph/service-kit';
+import type { OperationLimits } from './operations/limits.js';
 import { TRUSTED_DOCUMENT_MODES, type TrustedDocumentMode } from './operations/trustedDocuments.js';
 
 /**
@@ -51,6 +52,16 @@ const Env = z.object({
   JWT_TYP: z.string().default('at+jwt'),
   JWT_ROLE_CLAIM: z.string().default('role'),
   JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
+  // The oldest an access token may be, by its `iat`, whatever its `exp` says: a token minted for
+  // ten years (a leaked key, a misconfigured issuer) still dies within this. Keep it at least
+  // the users subgraph's JWT_TTL_SECONDS, or your identity provider's access token lifetime.
+  JWT_MAX_AGE_SECONDS: positiveInt(60 * 60),
+  // How long after fetching the JWKS the router waits before fetching it again for a token with
+  // an unknown `kid` (jose's cooldown). It stops tokens with made-up kids from making the router
+  // hammer the key server; the README's key rotation procedure makes it irrelevant.
+  JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  // Reverse proxies in front of the router that append to X-Forwarded-For; see identity/clientIp.ts.
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   IDENTITY_SIGNING_SECRET: identitySigningSecret,
   SUBGRAPH_TIMEOUT_MS: positiveInt(5_000),
   // Trusted documents: see src/operations/trustedDocuments.ts. Defaults depend on NODE_ENV.
@@ -63,6 +74,13 @@ const Env = z.object({
   INTROSPECTION: booleanFlag.optional(),
   SANDBOX: booleanFlag.optional(),
   MAX_BODY_BYTES: positiveInt(100 * 1024),
+  // Request limits: see src/operations/limits.ts. graphql-armor's defaults.
+  MAX_DEPTH: positiveInt(6),
+  MAX_ALIASES: positiveInt(15),
+  MAX_DIRECTIVES: positiveInt(50),
+  MAX_TOKENS: positiveInt(1000),
+  MAX_FIELD_REPEATS: positiveInt(3),
+  MAX_COST: positiveInt(5000),
 });
 
 export interface RouterConfig {
@@ -82,10 +100,20 @@ export interface RouterConfig {
     readonly typ: string | null;
     readonly roleClaim: string;
     readonly clockToleranceSeconds: number;
+    /** The oldest an access token may be, by `iat`; an `iat` in the future is refused too. */
+    readonly maxAgeSeconds: number;
+    /** Seconds before a token with an unknown `kid` may make the router refetch the JWKS. */
+    readonly jwksCooldownSeconds: number;
   };
+  /**
+   * How many reverse proxies in front of the router append the address they saw to
+   * X-Forwarded-For. 0: the caller's address is the socket's peer, and the header is ignored.
+   */
+  readonly trustedProxyHops: number;
   readonly identity: { readonly secret: string };
   readonly subgraphTimeoutMs: number;
   readonly maxBodyBytes: number;
+  readonly limits: OperationLimits;
   readonly persistedDocuments: { readonly mode: TrustedDocumentMode; readonly path: string };
   /** Schema introspection: on in development, off in production unless INTROSPECTION=true. */
   readonly introspection: boolean;
@@ -116,10 +144,21 @@ export function loadRouterConfig(
       typ: env.JWT_TYP === '*' ? null : env.JWT_TYP,
       roleClaim: env.JWT_ROLE_CLAIM,
       clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
+      maxAgeSeconds: env.JWT_MAX_AGE_SECONDS,
+      jwksCooldownSeconds: env.JWKS_COOLDOWN_SECONDS,
     },
+    trustedProxyHops: env.TRUSTED_PROXY_HOPS,
     identity: { secret: env.IDENTITY_SIGNING_SECRET },
     subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
     maxBodyBytes: env.MAX_BODY_BYTES,
+    limits: {
+      maxDepth: env.MAX_DEPTH,
+      maxAliases: env.MAX_ALIASES,
+      maxDirectives: env.MAX_DIRECTIVES,
+      maxTokens: env.MAX_TOKENS,
+      maxFieldRepeats: env.MAX_FIELD_REPEATS,
+      maxCost: env.MAX_COST,
+    },
     persistedDocuments: {
       mode: env.PERSISTED_DOCUMENTS_MODE ?? (production ? 'enforce' : 'allow'),
       path: resolve(env.PERSISTED_DOCUMENTS_PATH),

@@ -4,4 +4,9 @@ import type { Identity } from '@supergraph/identity';
 export interface RouterContext {
   /** null for an anonymous caller. */
   readonly identity: Identity | null;
+  /**
+   * The caller's IP address (see identity/clientIp.ts), or null when the socket has none. It is
+   * signed onto subgraph requests so that the users subgraph can throttle logins per address.
+   */
+  readonly clientIp: string | null;
 }

@@ -2,15 +2,20 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import type { GraphQLSchema } from 'graphql';
 import {
   createFormatError,
   createGraphQLRequestListener,
   type Logger,
 } from '@supergraph/service-kit';
 import { createAccessTokenVerifier } from './auth/accessTokens.js';
+import { AuthorizingGateway } from './authorization/AuthorizingGateway.js';
 import type { RouterConfig } from './config.js';
 import type { RouterContext } from './context.js';
+import { clientIpOf } from './identity/clientIp.js';
 import { SignedIdentityDataSource } from './identity/SignedIdentityDataSource.js';
+import { checkOperationLimits } from './operations/limits.js';
+import { operationsOf } from './operations/requestOperations.js';
 import { loadTrustedDocuments } from './operations/trustedDocuments.js';
 import { loadSupergraph } from './supergraph.js';
 
@@ -23,6 +28,9 @@ export interface Router {
   readonly listener: ReturnType<typeof createGraphQLRequestListener<RouterContext>>;
   stop(): Promise<void>;
 }
+
+/** How many validation errors a client gets at most, plus one saying that validation stopped. */
+const MAX_VALIDATION_ERRORS = 5;
 
 /** What Sandbox opens with in development: the first thing anyone does here is log in. */
 const SANDBOX_DOCUMENT = `# 1. Run Login (as "user"; the admin is admin / a), and copy accessToken.
@@ -58,7 +66,7 @@ mutation CreateOrder {
 export async function createRouter({ config, logger }: RouterOptions): Promise<Router> {
   const supergraph = loadSupergraph(config.supergraphPath);
   logger.debug('supergraph loaded', {
-    securityFeaturesEnforcedBySubgraphs: supergraph.securityFeatures.map((f) => f.url),
+    securityFeatures: supergraph.securityFeatures.map((f) => f.url),
   });
 
   const trustedDocuments = loadTrustedDocuments(
@@ -83,8 +91,14 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
       }),
   });
 
+  // The API schema, for the cost estimate of the request limits.
+  let apiSchema: GraphQLSchema | undefined;
+  gateway.onSchemaLoadOrUpdate((schema) => {
+    apiSchema = schema.apiSchema;
+  });
+
   const apollo = new ApolloServer<RouterContext>({
-    gateway,
+    gateway: new AuthorizingGateway(gateway, supergraph.accessRequirements, logger),
     logger,
     introspection: config.introspection,
     // Operations can be sent by hash from the trusted documents manifest. Never APQ: its cache
@@ -95,6 +109,10 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(logger),
     allowBatchedHttpRequests: false,
+    // graphql-js stops validating after this many errors. Without a cap, a document with many
+    // broken parts (graphql-cop's ten unknown directives) is answered with one error each:
+    // work and response size that grow with whatever the client sends.
+    validationOptions: { maxErrors: MAX_VALIDATION_ERRORS },
     plugins: [
       config.sandbox
         ? ApolloServerPluginLandingPageLocalDefault({
@@ -115,8 +133,14 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     logger,
     maxBodyBytes: config.maxBodyBytes,
     context: async (request, parsedBody) => {
-      trustedDocuments.check(request, parsedBody());
-      return { identity: await verifyAuthorization(request.headers.get('authorization')) };
+      // Cheap refusals first, before the token is verified or Apollo Server parses anything.
+      const operations = operationsOf(request, parsedBody());
+      trustedDocuments.check(operations);
+      checkOperationLimits(config.limits, operations, apiSchema);
+      return {
+        identity: await verifyAuthorization(request.headers.get('authorization')),
+        clientIp: clientIpOf(request, config.trustedProxyHops),
+      };
     },
   });
 

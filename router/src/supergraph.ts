@@ -7,15 +7,18 @@ import {
   type ArgumentNode,
   type DirectiveNode,
   type DocumentNode,
+  type GraphQLSchema,
   type ValueNode,
 } from 'graphql';
+import { readAccessRequirements, type AccessRequirements } from './authorization/requirements.js';
 
 /**
  * The features composition links `for: SECURITY` (`@authenticated`, `@requiresScopes`, `@policy`).
  * Apollo Gateway refuses any supergraph that links one, because it cannot enforce them; Apollo
  * Router enforces them natively. We keep supergraph.graphql exactly as composition writes it, so
  * it stays Apollo Router-compatible, and take these features out of the gateway's copy only.
- * The subgraphs enforce the same directives from their own SDL, so nothing is lost.
+ * The router then enforces `@authenticated` and `@requiresScopes` itself, from what was read here
+ * before stripping, and the subgraphs enforce all three from their own SDL, so nothing is lost.
  */
 export interface SecurityFeature {
   readonly url: string;
@@ -27,6 +30,11 @@ export interface LoadedSupergraph {
   /** The SDL to hand to ApolloGateway: the composed supergraph minus its `for: SECURITY` features. */
   readonly sdl: string;
   readonly securityFeatures: readonly SecurityFeature[];
+  /**
+   * The `@authenticated` / `@requiresScopes` requirements read before stripping, for the router
+   * to enforce itself (see authorization/AuthorizingGateway.ts), bound to the API schema.
+   */
+  readonly accessRequirements: (apiSchema: GraphQLSchema) => AccessRequirements;
 }
 
 export function loadSupergraph(path: string): LoadedSupergraph {
@@ -51,7 +59,11 @@ export function prepareSupergraph(supergraphSdl: string): LoadedSupergraph {
       return undefined;
     },
   });
-  return { sdl: print(stripped), securityFeatures };
+  return {
+    sdl: print(stripped),
+    securityFeatures,
+    accessRequirements: readAccessRequirements(document, securityFeatures),
+  };
 }
 
 function findSecurityFeatures(document: DocumentNode): SecurityFeature[] {

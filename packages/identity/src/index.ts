@@ -16,3 +16,4 @@ export {
   type VerifyRequestInput,
   type VerifyResult,
 } from './signature.js';
+export { meetsRequirement, readStringGroups, type CallerRequirement } from './access.js';

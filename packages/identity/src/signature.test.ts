@@ -155,3 +155,60 @@ describe('signed identity headers', () => {
     ).toEqual({ ok: false, reason: 'bad-identity' });
   });
 });
+
+describe('the signed client address', () => {
+  const withIp = (clientIp: string | undefined, userId?: string, role?: string) => ({
+    ...(clientIp === undefined ? {} : { [IDENTITY_HEADERS.clientIp]: clientIp }),
+    ...(userId === undefined ? {} : { [IDENTITY_HEADERS.userId]: userId }),
+    ...(role === undefined ? {} : { [IDENTITY_HEADERS.role]: role }),
+    ...signRequest({ secret, audience: 'users', userId, role, clientIp, body, now }),
+  });
+
+  it('round-trips for an anonymous caller and for a logged-in one', () => {
+    expect(
+      verifyRequest({
+        secret,
+        audience: 'users',
+        header: headersFor(withIp('203.0.113.7')),
+        body,
+        now,
+      }),
+    ).toEqual({ ok: true, identity: null, clientIp: '203.0.113.7' });
+    expect(
+      verifyRequest({
+        secret,
+        audience: 'users',
+        header: headersFor(withIp('2001:db8::1', 'u1', 'USER')),
+        body,
+        now,
+      }),
+    ).toMatchObject({ ok: true, identity: { id: 'u1', role: 'USER' }, clientIp: '2001:db8::1' });
+  });
+
+  it('is undefined when the router sent none', () => {
+    const result = verifyRequest({
+      secret,
+      audience: 'users',
+      header: headersFor(withIp(undefined)),
+      body,
+      now,
+    });
+    expect(result.ok && result.clientIp).toBeUndefined();
+  });
+
+  it('refuses a changed, added or removed client address under a valid signature', () => {
+    // A caller who could rewrite the address would get a fresh login-throttling bucket per request.
+    const changed = { ...withIp('203.0.113.7'), [IDENTITY_HEADERS.clientIp]: '198.51.100.1' };
+    const added = { ...withIp(undefined), [IDENTITY_HEADERS.clientIp]: '198.51.100.1' };
+    const { [IDENTITY_HEADERS.clientIp]: _removed, ...removed } = withIp('203.0.113.7');
+    const loggedIn = {
+      ...withIp('203.0.113.7', 'u1', 'USER'),
+      [IDENTITY_HEADERS.clientIp]: '203.0.113.8',
+    };
+    for (const headers of [changed, added, removed, loggedIn]) {
+      expect(
+        verifyRequest({ secret, audience: 'users', header: headersFor(headers), body, now }),
+      ).toEqual({ ok: false, reason: 'mismatch' });
+    }
+  });
+});

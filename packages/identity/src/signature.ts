@@ -4,10 +4,14 @@ import { createIdentity, isRole, type Identity } from './identity.js';
 /**
  * Header names of the router-to-subgraph identity contract. The router sets the identity headers
  * only for an authenticated caller, and signs every request, anonymous ones included.
+ * `x-client-ip` is the caller's address as the router saw it, so that a subgraph can throttle by
+ * address (login); it is signed like the identity, because a subgraph only ever sees the router's
+ * own address and must not take a client's word for where it is.
  */
 export const IDENTITY_HEADERS = {
   userId: 'x-user-id',
   role: 'x-user-role',
+  clientIp: 'x-client-ip',
   timestamp: 'x-identity-timestamp',
   signature: 'x-identity-signature',
 } as const;
@@ -28,12 +32,13 @@ interface SignedFields {
   timestamp: string;
   userId: string | undefined;
   role: string | undefined;
+  clientIp: string | undefined;
   body: string | Uint8Array;
 }
 
 /**
  * The exact bytes that the HMAC covers. Every field that changes what the subgraph does is in it:
- * who the caller is, which subgraph, when, and the whole GraphQL request body.
+ * who the caller is, from which address, which subgraph, when, and the whole GraphQL request body.
  */
 function canonicalPayload(fields: SignedFields): string {
   const bodyHash = createHash('sha256').update(fields.body).digest('hex');
@@ -43,6 +48,7 @@ function canonicalPayload(fields: SignedFields): string {
     fields.timestamp,
     fields.userId ?? '',
     fields.role ?? '',
+    fields.clientIp ?? '',
     bodyHash,
   ].join('\n');
 }
@@ -57,6 +63,8 @@ export interface SignRequestInput {
   /** The identity headers as they will be sent; absent for an anonymous caller. */
   userId: string | undefined;
   role: string | undefined;
+  /** The `x-client-ip` header as it will be sent; absent when the router does not know it. */
+  clientIp?: string | undefined;
   body: string | Uint8Array;
   /** Seconds since the epoch; defaults to now. */
   now?: number;
@@ -65,7 +73,10 @@ export interface SignRequestInput {
 /** Returns the timestamp and signature headers the router adds to a subgraph request. */
 export function signRequest(input: SignRequestInput): Record<string, string> {
   const timestamp = String(input.now ?? Math.floor(Date.now() / 1000));
-  const signature = hmac(input.secret, canonicalPayload({ ...input, timestamp }));
+  const signature = hmac(
+    input.secret,
+    canonicalPayload({ ...input, clientIp: input.clientIp, timestamp }),
+  );
   return {
     [IDENTITY_HEADERS.timestamp]: timestamp,
     [IDENTITY_HEADERS.signature]: `${SIGNATURE_VERSION}=${signature}`,
@@ -73,7 +84,12 @@ export function signRequest(input: SignRequestInput): Record<string, string> {
 }
 
 export type VerifyResult =
-  | { ok: true; identity: Identity | null }
+  | {
+      ok: true;
+      identity: Identity | null;
+      /** The caller's address as the router saw it; undefined when the router sent none. */
+      clientIp: string | undefined;
+    }
   | { ok: false; reason: 'missing' | 'malformed' | 'stale' | 'mismatch' | 'bad-identity' };
 
 export interface VerifyRequestInput {
@@ -106,10 +122,18 @@ export function verifyRequest(input: VerifyRequestInput): VerifyResult {
 
   const userId = input.header(IDENTITY_HEADERS.userId);
   const role = input.header(IDENTITY_HEADERS.role);
+  const clientIp = input.header(IDENTITY_HEADERS.clientIp);
   const expected = Buffer.from(
     hmac(
       input.secret,
-      canonicalPayload({ audience: input.audience, timestamp, userId, role, body: input.body }),
+      canonicalPayload({
+        audience: input.audience,
+        timestamp,
+        userId,
+        role,
+        clientIp,
+        body: input.body,
+      }),
     ),
     'hex',
   );
@@ -119,8 +143,8 @@ export function verifyRequest(input: VerifyRequestInput): VerifyResult {
     return { ok: false, reason: 'mismatch' };
   }
 
-  if (userId === undefined && role === undefined) return { ok: true, identity: null };
+  if (userId === undefined && role === undefined) return { ok: true, identity: null, clientIp };
   if (userId === undefined || userId === '' || !isRole(role))
     return { ok: false, reason: 'bad-identity' };
-  return { ok: true, identity: createIdentity(userId, role) };
+  return { ok: true, identity: createIdentity(userId, role), clientIp };
 }

@@ -17,6 +17,28 @@ export const ErrorCode = {
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** Apollo Router's code for an operation refused by safelisting (trusted documents). */
   PERSISTED_QUERY_NOT_IN_LIST: 'PERSISTED_QUERY_NOT_IN_LIST',
+  /**
+   * Too many failed logins for a username or from an address; `extensions.retryAfterSeconds`
+   * says when to try again. The same for a username that exists and one that does not.
+   */
+  LOGIN_THROTTLED: 'LOGIN_THROTTLED',
+  /**
+   * Apollo Router's code for a field taken out of an operation because the caller does not meet
+   * its `@authenticated` or `@requiresScopes`; the field is null and the rest resolves.
+   */
+  UNAUTHORIZED_FIELD_OR_TYPE: 'UNAUTHORIZED_FIELD_OR_TYPE',
+  /** Apollo Server's code for a request whose operationName matches no operation in the document. */
+  OPERATION_RESOLUTION_FAILURE: 'OPERATION_RESOLUTION_FAILURE',
+  /**
+   * The router's request limits (router/src/operations/limits.ts). Apollo Router's codes where
+   * it has the same limit (depth, aliases, cost), the others named the same way.
+   */
+  MAX_DEPTH_LIMIT: 'MAX_DEPTH_LIMIT',
+  MAX_ALIASES_LIMIT: 'MAX_ALIASES_LIMIT',
+  MAX_DIRECTIVES_LIMIT: 'MAX_DIRECTIVES_LIMIT',
+  MAX_TOKENS_LIMIT: 'MAX_TOKENS_LIMIT',
+  MAX_FIELD_REPEATS_LIMIT: 'MAX_FIELD_REPEATS_LIMIT',
+  COST_ESTIMATED_TOO_EXPENSIVE: 'COST_ESTIMATED_TOO_EXPENSIVE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -28,7 +50,6 @@ const PUBLIC_CODES = new Set<string>([
   'GRAPHQL_VALIDATION_FAILED',
   'PERSISTED_QUERY_NOT_FOUND',
   'PERSISTED_QUERY_NOT_SUPPORTED',
-  'OPERATION_RESOLUTION_FAILURE',
 ]);
 
 export function badUserInput(

@@ -3,13 +3,17 @@ import {
   getNamedType,
   GraphQLError,
   isObjectType,
-  valueFromASTUntyped,
   type ConstDirectiveNode,
   type GraphQLFieldResolver,
   type GraphQLObjectType,
   type GraphQLSchema,
 } from 'graphql';
-import type { Identity } from '@supergraph/identity';
+import {
+  meetsRequirement,
+  readStringGroups,
+  type CallerRequirement,
+  type Identity,
+} from '@supergraph/identity';
 import { ErrorCode } from '@supergraph/service-kit';
 
 /**
@@ -41,10 +45,7 @@ export interface PolicyInput {
 /** A named `@policy`: a small function of the caller and the data. */
 export type Policy = (input: PolicyInput) => boolean | Promise<boolean>;
 
-interface Rules {
-  authenticated: boolean;
-  /** OR of ANDs, as in `@requiresScopes(scopes: [["a", "b"], ["c"]])`. */
-  scopes: string[][] | undefined;
+interface Rules extends CallerRequirement {
   policies: string[][] | undefined;
 }
 
@@ -58,41 +59,19 @@ const DIRECTIVE_NAMES = {
   policy: ['policy', 'federation__policy'],
 };
 
-function isStringGroups(value: unknown): value is string[][] {
-  return (
-    Array.isArray(value) &&
-    value.every((group) => Array.isArray(group) && group.every((s) => typeof s === 'string'))
-  );
-}
-
-function readNestedStrings(
-  directive: ConstDirectiveNode,
-  argName: string,
-  where: string,
-): string[][] {
-  const arg = directive.arguments?.find((a) => a.name.value === argName);
-  const value: unknown = arg ? valueFromASTUntyped(arg.value) : undefined;
-  if (!isStringGroups(value))
-    throw new Error(`@${directive.name.value} on ${where} needs ${argName}: [[String!]!]!`);
-  return value;
-}
-
 function readRules(directives: readonly ConstDirectiveNode[], where: string): Rules | undefined {
-  const rules: Rules = { authenticated: false, scopes: undefined, policies: undefined };
-  let any = false;
+  let authenticated = false;
+  let scopes: string[][] | undefined;
+  let policies: string[][] | undefined;
   for (const directive of directives) {
     const name = directive.name.value;
-    if (DIRECTIVE_NAMES.authenticated.includes(name)) {
-      rules.authenticated = any = true;
-    } else if (DIRECTIVE_NAMES.requiresScopes.includes(name)) {
-      rules.scopes = readNestedStrings(directive, 'scopes', where);
-      any = true;
-    } else if (DIRECTIVE_NAMES.policy.includes(name)) {
-      rules.policies = readNestedStrings(directive, 'policies', where);
-      any = true;
-    }
+    if (DIRECTIVE_NAMES.authenticated.includes(name)) authenticated = true;
+    else if (DIRECTIVE_NAMES.requiresScopes.includes(name))
+      scopes = readStringGroups(directive, 'scopes', where);
+    else if (DIRECTIVE_NAMES.policy.includes(name))
+      policies = readStringGroups(directive, 'policies', where);
   }
-  return any ? rules : undefined;
+  return authenticated || scopes || policies ? { authenticated, scopes, policies } : undefined;
 }
 
 function typeDirectives(type: GraphQLObjectType): ConstDirectiveNode[] {
@@ -114,16 +93,6 @@ function deny(identity: Identity | null, coordinate: string): GraphQLError {
           extensions: { code: ErrorCode.UNAUTHENTICATED },
         },
       );
-}
-
-/** `@authenticated` and `@requiresScopes`: decided by the caller alone, so checked before resolving. */
-function identityAllows(rules: Rules, identity: Identity | null): boolean {
-  if ((rules.authenticated || rules.scopes) && !identity) return false;
-  if (rules.scopes && identity) {
-    const held = new Set(identity.scopes);
-    if (!rules.scopes.some((group) => group.every((scope) => held.has(scope)))) return false;
-  }
-  return true;
 }
 
 async function policiesAllow(
@@ -226,11 +195,11 @@ function guardField(
     const identity = effectiveIdentity(context, source);
     if (fieldRules) {
       const allowed =
-        identityAllows(fieldRules, identity) &&
+        meetsRequirement(fieldRules, identity) &&
         (await policiesAllow(fieldRules, policies, { identity, source, args }));
       if (!allowed) throw deny(identity, coordinate);
     }
-    if (returnedRules && !identityAllows(returnedRules, identity))
+    if (returnedRules && !meetsRequirement(returnedRules, identity))
       throw deny(identity, returnedType);
 
     const result: unknown = await resolve(source, args, context, info);
@@ -273,7 +242,7 @@ function guardReference(
     info: unknown,
   ): Promise<unknown> => {
     const identity = context.identity;
-    if (!identityAllows(rules, identity)) throw deny(identity, type.name);
+    if (!meetsRequirement(rules, identity)) throw deny(identity, type.name);
     const object: unknown = await resolveReference(reference, context, info);
     if (
       isObject(object) &&

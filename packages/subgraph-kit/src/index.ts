@@ -5,7 +5,7 @@ export {
   type Policy,
   type PolicyInput,
 } from './authorization.js';
-export { createIdentityGate, type IdentityGateOptions } from './gate.js';
+export { createIdentityGate, type IdentityGateOptions, type VerifiedRequest } from './gate.js';
 export {
   MAX_PAGE_SIZE,
   pageSize,
@@ -16,6 +16,6 @@ export {
 } from './pagination.js';
 export { createSubgraphServer, type SubgraphServer, type SubgraphServerOptions } from './server.js';
 export { DateTimeScalar } from './scalars.js';
-export { createByIdLoader } from './loaders.js';
+export { createByIdLoader, referenceId } from './loaders.js';
 export { adminPolicy } from './policies.js';
 export { subgraphEnv, subgraphSettings, type SubgraphSettings } from './config.js';

@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import type { ObjectId } from 'mongodb';
-import { parseObjectId } from '@supergraph/service-kit';
+import { badUserInput, parseObjectId } from '@supergraph/service-kit';
 
 /**
  * A per-request DataLoader that turns every `load(id)` of one tick into a single `$in` query.
@@ -25,4 +25,16 @@ export function createByIdLoader<T extends { _id: ObjectId }>(
     const byId = new Map(found.map((doc) => [doc._id.toHexString(), doc]));
     return parsed.map((p) => (p instanceof Error ? p : (byId.get(p.toHexString()) ?? null)));
   });
+}
+
+/**
+ * The `id` of an entity representation. `_entities` takes `[_Any!]!`, so a representation can
+ * carry any JSON as its id; anything but a string is BAD_USER_INPUT at that entity, never an
+ * internal error. Call it inside an `async` `__resolveReference`: @apollo/subgraph resolves all
+ * representations in one `map`, so a synchronous throw would fail every entity, not just one.
+ */
+export function referenceId(reference: object): string {
+  const id: unknown = 'id' in reference ? reference.id : undefined;
+  if (typeof id === 'string') return id;
+  throw badUserInput('An entity representation needs a string id.', { field: 'id' });
 }

@@ -10,7 +10,7 @@ import {
   type RouteHandler,
 } from '@supergraph/service-kit';
 import { applyAuthorization, type AuthorizationContext, type Policy } from './authorization.js';
-import { createIdentityGate } from './gate.js';
+import { createIdentityGate, type VerifiedRequest } from './gate.js';
 
 export interface SubgraphServerOptions<TContext extends AuthorizationContext> {
   /** The subgraph's name in supergraph.yaml; the router signs it as the audience. */
@@ -22,8 +22,11 @@ export interface SubgraphServerOptions<TContext extends AuthorizationContext> {
   identity: { secret: string; maxSkewSeconds: number };
   maxBodyBytes: number;
   logger: Logger;
-  /** The rest of the per-request context, given the verified caller. Create DataLoaders here. */
-  context: (base: AuthorizationContext, request: RawRequest) => TContext;
+  /**
+   * The rest of the per-request context, given the verified caller. Create DataLoaders here.
+   * `verified` is what the router's signature vouches for, the caller's address included.
+   */
+  context: (base: AuthorizationContext, request: RawRequest, verified: VerifiedRequest) => TContext;
   routes?: Readonly<Record<string, RouteHandler>>;
 }
 
@@ -61,8 +64,14 @@ export async function createSubgraphServer<TContext extends AuthorizationContext
     apollo,
     logger,
     maxBodyBytes: options.maxBodyBytes,
-    context: async (request) =>
-      options.context({ identity: gate(request), viewerFor: new WeakMap() }, request),
+    context: async (request) => {
+      const verified = gate(request);
+      return options.context(
+        { identity: verified.identity, viewerFor: new WeakMap() },
+        request,
+        verified,
+      );
+    },
     routes: options.routes ?? {},
   });
   return { listener, stop: () => apollo.stop() };

@@ -47,7 +47,14 @@ export function createAccessTokenVerifier({
   logger,
 }: AccessTokenVerifierOptions): VerifyAuthorization {
   // Cached, and refetched when a token names an unknown `kid`: that is how key rotation works.
-  const getKey = createRemoteJWKSet(new URL(jwt.jwksUrl));
+  // jose refetches for an unknown kid only once `cooldownDuration` (30 s by default) has passed
+  // since the last fetch, so that tokens with made-up kids cannot make us hammer the key server.
+  // Right after a rotation that is up to 30 s in which tokens signed with the brand-new key get
+  // 401, unless the new key was published ahead (README, "Tokens"). It is configurable so that
+  // tests can rotate keys without waiting.
+  const getKey = createRemoteJWKSet(new URL(jwt.jwksUrl), {
+    cooldownDuration: jwt.jwksCooldownSeconds * 1000,
+  });
 
   return async (authorizationHeader) => {
     if (authorizationHeader === undefined || authorizationHeader.trim() === '') return null;
@@ -64,6 +71,9 @@ export function createAccessTokenVerifier({
         audience: jwt.audience,
         requiredClaims: ['exp', 'iat', 'sub'],
         clockTolerance: jwt.clockToleranceSeconds,
+        // jose checks `iat` only against a maximum age: without one, a token issued an hour in
+        // the future, or valid for ten years, would pass.
+        maxTokenAge: jwt.maxAgeSeconds,
         ...(jwt.typ === null ? {} : { typ: jwt.typ }),
       }));
     } catch (error) {

@@ -1,9 +1,21 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types.js';
+import type {
+  GatewayGraphQLRequest,
+  GatewayGraphQLResponse,
+} from '@apollo/server-gateway-interface';
 import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
-import { GraphQLError } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  parse,
+  type DocumentNode,
+  type OperationDefinitionNode,
+  type SelectionNode,
+} from 'graphql';
 import { IDENTITY_HEADERS, signRequest } from '@supergraph/identity';
-import type { Logger } from '@supergraph/service-kit';
+import { describeError, ErrorCode, type Logger } from '@supergraph/service-kit';
 import type { RouterContext } from '../context.js';
 
 export interface SignedIdentityDataSourceOptions {
@@ -19,7 +31,8 @@ export interface SignedIdentityDataSourceOptions {
  * How the router talks to a subgraph. This is where the caller's identity leaves the router:
  *
  * 1. `willSendRequest` removes any identity headers and sets `x-user-id` and `x-user-role` only
- *    for an authenticated caller, so an anonymous request carries neither (never "undefined").
+ *    for an authenticated caller, so an anonymous request carries neither (never "undefined"),
+ *    and `x-client-ip`, the caller's address, for every caller.
  * 2. The fetcher signs the exact bytes it sends: the identity headers, a timestamp, the
  *    subgraph's name and the body (HMAC-SHA256, see packages/identity). The subgraph refuses
  *    anything else with 401, so identity headers sent straight to a subgraph are worthless.
@@ -44,27 +57,91 @@ export class SignedIdentityDataSource extends RemoteGraphQLDataSource<RouterCont
     // Only an incoming operation carries the caller's context; health checks and schema loads
     // go out as the router itself, which is to say anonymous.
     if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return;
-    const identity = options.context.identity;
+    // The caller's address goes with anonymous requests too: `login` is throttled by it, and the
+    // subgraph sees only the router's own address otherwise.
+    const { identity, clientIp } = options.context;
+    if (clientIp) headers.set(IDENTITY_HEADERS.clientIp, clientIp);
     if (!identity) return;
     headers.set(IDENTITY_HEADERS.userId, identity.id);
     headers.set(IDENTITY_HEADERS.role, identity.role);
   }
 
   /**
-   * A non-2xx answer from a subgraph (a 401 means the router's secret is wrong) is the
-   * operator's problem. Its details, URL included, go to the log; the client gets a masked error.
+   * A subgraph that cannot be reached, times out or answers a non-2xx status is the operator's
+   * problem, not the caller's. The details (the subgraph's URL, the socket error, the status and
+   * body) go to the log. The client gets SERVICE_UNAVAILABLE at the path of each field this
+   * request was fetching, where Apollo Gateway would put one pathless error carrying the
+   * subgraph's internal URL; the rest of the response still resolves.
    */
+  override async process(
+    options: GraphQLDataSourceProcessOptions<RouterContext>,
+  ): Promise<GatewayGraphQLResponse> {
+    try {
+      return await super.process(options);
+    } catch (error) {
+      if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) throw error;
+      this.logger.error('subgraph request failed', {
+        subgraph: this.subgraphName,
+        ...describeError(error),
+      });
+      const failure = {
+        message: 'Part of this response cannot be loaded right now. Try again shortly.',
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+      };
+      const paths = failedFieldPaths(options.document, options.request);
+      return { errors: paths.length > 0 ? paths.map((path) => ({ ...failure, path })) : [failure] };
+    }
+  }
+
+  /** Turns a non-2xx answer into the error `process` logs; it never reaches a client as is. */
   override async errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
     const body = await response.text().catch(() => '');
-    this.logger.error('subgraph answered with an HTTP error', {
-      subgraph: this.subgraphName,
-      status: response.status,
-      body: body.slice(0, 500),
-    });
-    return new GraphQLError(`Subgraph "${this.subgraphName}" answered HTTP ${response.status}.`, {
-      extensions: { code: 'SUBGRAPH_HTTP_ERROR' },
-    });
+    return new GraphQLError(
+      `Subgraph "${this.subgraphName}" answered HTTP ${response.status}: ${body.slice(0, 500)}`,
+    );
   }
+}
+
+/** No client needs more than this many errors to learn that a subgraph is down. */
+const MAX_FAILURE_ERRORS = 100;
+
+/**
+ * The paths, relative to the fetch, of the fields a failed subgraph request was for. The gateway
+ * places them in the client's response: a root field's key under the fetch's position, and
+ * `_entities/<i>/<key>` at the i-th entity's path.
+ */
+function failedFieldPaths(
+  document: DocumentNode | undefined,
+  request: GatewayGraphQLRequest,
+): (string | number)[][] {
+  let operation: OperationDefinitionNode | undefined;
+  try {
+    operation =
+      getOperationAST(document ?? parse(request.query ?? ''), request.operationName) ?? undefined;
+  } catch {
+    operation = undefined;
+  }
+  if (!operation) return [];
+  const keys = (selections: readonly SelectionNode[]): string[] =>
+    selections.flatMap((selection) =>
+      selection.kind === Kind.FIELD
+        ? [selection.alias?.value ?? selection.name.value]
+        : selection.kind === Kind.INLINE_FRAGMENT
+          ? keys(selection.selectionSet.selections)
+          : [],
+    );
+  const [root] = operation.selectionSet.selections;
+  if (root?.kind === Kind.FIELD && root.name.value === '_entities' && root.selectionSet) {
+    const representations: unknown = request.variables?.['representations'];
+    const count = Array.isArray(representations) ? representations.length : 0;
+    const fields = keys(root.selectionSet.selections).filter((key) => key !== '__typename');
+    const paths: (string | number)[][] = [];
+    for (let index = 0; index < count && paths.length < MAX_FAILURE_ERRORS; index += 1) {
+      for (const key of fields) paths.push(['_entities', index, key]);
+    }
+    return paths.slice(0, MAX_FAILURE_ERRORS);
+  }
+  return keys(operation.selectionSet.selections).map((key) => [key]);
 }
 
 function createSigningFetcher({
@@ -82,6 +159,7 @@ function createSigningFetcher({
         audience: name,
         userId: headers[IDENTITY_HEADERS.userId],
         role: headers[IDENTITY_HEADERS.role],
+        clientIp: headers[IDENTITY_HEADERS.clientIp],
         body,
       }),
     );

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { z } from 'zod';
-import { ConfigError, ErrorCode, HttpError, type RawRequest } from '@supergraph/service-kit';
+import { ConfigError, ErrorCode, HttpError } from '@supergraph/service-kit';
+import type { RequestOperation } from './requestOperations.js';
 
 /**
  * Trusted documents (persisted operations, safelisting): the operations our own clients send are
@@ -32,7 +33,7 @@ export interface TrustedDocuments {
    */
   readonly cache: KeyValueCache<string>;
   /** Refuses, with a 400 a client can act on, a request that the mode does not allow. */
-  check(request: RawRequest, body: unknown): void;
+  check(operations: readonly RequestOperation[]): void;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -53,9 +54,9 @@ export function loadTrustedDocuments(
     mode,
     size: documents.size,
     cache,
-    check(request, body) {
+    check(operations) {
       if (mode === 'off') return;
-      for (const operation of operationsOf(request, body)) {
+      for (const operation of operations) {
         const { query, hash } = operation;
         if (query !== undefined && hash !== undefined && sha256(query) !== hash) {
           throw new HttpError(
@@ -109,43 +110,4 @@ function readManifest(path: string, mode: TrustedDocumentMode): Map<string, stri
     documents.set(hash, document);
   }
   return documents;
-}
-
-const Operation = z.object({
-  query: z.string().optional(),
-  extensions: z
-    .object({ persistedQuery: z.object({ sha256Hash: z.string() }).optional() })
-    .optional(),
-});
-
-/**
- * The query text and hash of each operation in a request: a JSON body (or a batch of them), or a
- * GET's `query` and `extensions` parameters. Anything malformed is left for Apollo Server to
- * refuse, except in that it cannot smuggle a query past the check.
- */
-function operationsOf(request: RawRequest, body: unknown): { query?: string; hash?: string }[] {
-  let candidates: unknown[];
-  if (request.method === 'GET') {
-    const params = new URLSearchParams(request.search);
-    // No operation at all: a browser opening the landing page, which Apollo Server handles.
-    if (!params.has('query') && !params.has('extensions')) return [];
-    let extensions: unknown;
-    try {
-      extensions = JSON.parse(params.get('extensions') ?? 'null') ?? undefined;
-    } catch {
-      extensions = undefined;
-    }
-    candidates = [{ query: params.get('query') ?? undefined, extensions }];
-  } else {
-    candidates = Array.isArray(body) ? body : [body];
-  }
-  return candidates.map((candidate) => {
-    const parsed = Operation.safeParse(candidate);
-    if (!parsed.success) return { query: undefined, hash: undefined };
-    const hash = parsed.data.extensions?.persistedQuery?.sha256Hash;
-    return {
-      ...(parsed.data.query === undefined ? {} : { query: parsed.data.query }),
-      ...(hash === undefined ? {} : { hash }),
-    };
-  });
 }

@@ -26,6 +26,36 @@ describe('loadUsersConfig', () => {
     expect(config).toMatchObject({ port: 4001, host: '127.0.0.1', database: 'users' });
   });
 
+  it('has refresh tokens for 30 days, and throttles logins at 5 per username and 20 per address', () => {
+    const config = loadUsersConfig(required);
+    expect(config.jwt.refreshTtlSeconds).toBe(30 * 24 * 60 * 60);
+    expect(config.jwt.previousPublicKeyPem).toBeUndefined();
+    expect(config.loginThrottle).toEqual({
+      maxFailuresPerUsername: 5,
+      maxFailuresPerIp: 20,
+      windowSeconds: 900,
+      lockoutSeconds: 30,
+      maxLockoutSeconds: 900,
+    });
+  });
+
+  it('refuses a throttling window shorter than the longest lockout, which would cut it short', () => {
+    expect(() =>
+      loadUsersConfig({
+        ...required,
+        LOGIN_FAILURE_WINDOW_SECONDS: '60',
+        LOGIN_MAX_LOCKOUT_SECONDS: '120',
+      }),
+    ).toThrow(/LOGIN_FAILURE_WINDOW_SECONDS: must be at least LOGIN_MAX_LOCKOUT_SECONDS/);
+    expect(() =>
+      loadUsersConfig({
+        ...required,
+        LOGIN_LOCKOUT_SECONDS: '60',
+        LOGIN_MAX_LOCKOUT_SECONDS: '30',
+      }),
+    ).toThrow(/LOGIN_MAX_LOCKOUT_SECONDS: must be at least LOGIN_LOCKOUT_SECONDS/);
+  });
+
   it('requires JWT_PRIVATE_KEY in production', () => {
     expect(() => loadUsersConfig({ ...required, NODE_ENV: 'production' })).toThrow(
       /JWT_PRIVATE_KEY: is required/,

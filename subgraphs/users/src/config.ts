@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseEnv, port, positiveInt } from '@supergraph/service-kit';
 import { subgraphEnv, subgraphSettings, type SubgraphSettings } from '@supergraph/subgraph-kit';
+import type { LoginThrottleSettings } from './auth/loginThrottle.js';
 
 /** The issuer and audience the router expects by default; keep in sync with router/src/config.ts. */
 export const DEFAULT_JWT_ISSUER = 'urn:supergraph:users';
@@ -17,6 +18,13 @@ const Env = z
     JWT_TTL_SECONDS: positiveInt(15 * 60),
     JWT_ALG: z.enum(['EdDSA', 'ES256']).default('EdDSA'),
     JWT_PRIVATE_KEY: z.string().optional(),
+    JWT_PREVIOUS_PUBLIC_KEY: z.string().optional(),
+    REFRESH_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 60 * 60),
+    LOGIN_MAX_FAILURES_PER_USERNAME: positiveInt(5),
+    LOGIN_MAX_FAILURES_PER_IP: positiveInt(20),
+    LOGIN_FAILURE_WINDOW_SECONDS: positiveInt(15 * 60),
+    LOGIN_LOCKOUT_SECONDS: positiveInt(30),
+    LOGIN_MAX_LOCKOUT_SECONDS: positiveInt(15 * 60),
     DATA_DIR: z.string().default('.data'),
     SEED_ADMIN_PASSWORD: z.string().optional(),
     SEED_USER_PASSWORD: z.string().optional(),
@@ -30,6 +38,22 @@ const Env = z
         message: 'is required when NODE_ENV=production (a PKCS#8 PEM private key)',
       });
     }
+    if (env.LOGIN_MAX_LOCKOUT_SECONDS < env.LOGIN_LOCKOUT_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LOGIN_MAX_LOCKOUT_SECONDS'],
+        message: `must be at least LOGIN_LOCKOUT_SECONDS (${env.LOGIN_LOCKOUT_SECONDS})`,
+      });
+    }
+    // A lockout is counted from attempts inside the window; one longer than the window would
+    // end early when the attempts behind it are forgotten.
+    if (env.LOGIN_FAILURE_WINDOW_SECONDS < env.LOGIN_MAX_LOCKOUT_SECONDS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LOGIN_FAILURE_WINDOW_SECONDS'],
+        message: `must be at least LOGIN_MAX_LOCKOUT_SECONDS (${env.LOGIN_MAX_LOCKOUT_SECONDS})`,
+      });
+    }
   });
 
 export interface UsersConfig extends SubgraphSettings {
@@ -41,7 +65,11 @@ export interface UsersConfig extends SubgraphSettings {
     readonly ttlSeconds: number;
     readonly alg: 'EdDSA' | 'ES256';
     readonly privateKeyPem: string | undefined;
+    /** A public key published and trusted beside the signing key: the one before a rotation. */
+    readonly previousPublicKeyPem: string | undefined;
+    readonly refreshTtlSeconds: number;
   };
+  readonly loginThrottle: LoginThrottleSettings;
   readonly dataDir: string;
   /** The users created on first start. In production only those whose password is configured. */
   readonly seeds: readonly SeedUser[];
@@ -94,6 +122,15 @@ export function loadUsersConfig(
       ttlSeconds: env.JWT_TTL_SECONDS,
       alg: env.JWT_ALG,
       privateKeyPem: env.JWT_PRIVATE_KEY,
+      previousPublicKeyPem: env.JWT_PREVIOUS_PUBLIC_KEY,
+      refreshTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+    },
+    loginThrottle: {
+      maxFailuresPerUsername: env.LOGIN_MAX_FAILURES_PER_USERNAME,
+      maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
+      windowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
+      lockoutSeconds: env.LOGIN_LOCKOUT_SECONDS,
+      maxLockoutSeconds: env.LOGIN_MAX_LOCKOUT_SECONDS,
     },
     dataDir: resolve(env.DATA_DIR),
     seeds,

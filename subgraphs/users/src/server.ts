@@ -11,8 +11,12 @@ import {
 import type { UsersConfig } from './config.js';
 import type { UsersContext } from './context.js';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
-import { jwks, type SigningKey } from './auth/keys.js';
+import { jwks, type SigningKey, type VerificationKey } from './auth/keys.js';
+import { createLoginThrottle } from './auth/loginThrottle.js';
+import { createSessions } from './auth/sessions.js';
 import { createTokenIssuer } from './auth/tokens.js';
+import { createLoginThrottleRepository } from './db/loginThrottle.js';
+import { createRefreshTokenRepository } from './db/refreshTokens.js';
 import { createUserRepository, type UserRepository } from './db/users.js';
 import { policies } from './policies.js';
 import { resolvers } from './resolvers/index.js';
@@ -20,9 +24,12 @@ import { resolvers } from './resolvers/index.js';
 export const typeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
 export interface UsersSubgraphOptions {
-  config: Pick<UsersConfig, 'identity' | 'jwt' | 'maxBodyBytes'>;
+  config: Pick<UsersConfig, 'identity' | 'jwt' | 'loginThrottle' | 'maxBodyBytes'>;
   db: Db;
+  /** The current key: it signs every new token. */
   signingKey: SigningKey;
+  /** Keys from before a rotation: published in the JWKS and trusted, never used to sign. */
+  previousKeys?: readonly VerificationKey[];
   logger: Logger;
 }
 
@@ -39,14 +46,34 @@ export async function createUsersSubgraph({
   config,
   db,
   signingKey,
+  previousKeys = [],
   logger,
 }: UsersSubgraphOptions): Promise<UsersSubgraph> {
   const repository = createUserRepository(db);
+  const refreshTokens = createRefreshTokenRepository(db);
+  const loginAttempts = createLoginThrottleRepository(db);
   await repository.ensureIndexes();
+  await refreshTokens.ensureIndexes();
+  await loginAttempts.ensureIndexes();
 
   const passwords = createPasswordHasher();
-  const tokens = createTokenIssuer({ key: signingKey, ...config.jwt });
-  const jwksBody = JSON.stringify(jwks([signingKey]));
+  const tokens = createTokenIssuer({
+    key: signingKey,
+    previousKeys,
+    issuer: config.jwt.issuer,
+    audience: config.jwt.audience,
+    ttlSeconds: config.jwt.ttlSeconds,
+    refreshTtlSeconds: config.jwt.refreshTtlSeconds,
+  });
+  const sessions = createSessions({ tokens, refreshTokens, users: repository, logger });
+  const loginThrottle = createLoginThrottle({
+    repository: loginAttempts,
+    settings: config.loginThrottle,
+    logger,
+  });
+  // The current key and the previous one: a token signed before the last rotation stays valid
+  // until it expires, at the router and here.
+  const jwksBody = JSON.stringify(jwks([signingKey, ...previousKeys]));
 
   const server = await createSubgraphServer<UsersContext>({
     name: 'users',
@@ -55,12 +82,14 @@ export async function createUsersSubgraph({
     identity: config.identity,
     maxBodyBytes: config.maxBodyBytes,
     logger,
-    context: (base) => ({
+    context: (base, _request, { clientIp }) => ({
       ...base,
       users: repository,
       loaders: { userById: createByIdLoader((ids) => repository.findByIds(ids)) },
       passwords,
-      tokens,
+      sessions,
+      loginThrottle,
+      clientIp,
     }),
     routes: {
       // Public keys only; the router (or anyone) verifies access tokens with these.

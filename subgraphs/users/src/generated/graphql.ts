@@ -22,12 +22,22 @@ export type Scalars = {
   _FieldSet: { input: any; output: any; }
 };
 
-/** What `login` returns. Send `accessToken` as `Authorization: Bearer <accessToken>`. */
+/**
+ * What `login` and `refreshToken` return. Send `accessToken` as `Authorization: Bearer <accessToken>`;
+ * keep `refreshToken` to get the next access token with the `refreshToken` mutation.
+ */
 export type AuthPayload = {
   __typename?: 'AuthPayload';
   accessToken: Scalars['String']['output'];
   /** Seconds until `accessToken` expires. */
   expiresIn: Scalars['Int']['output'];
+  /** Seconds until `refreshToken` expires, unless it is used or revoked first. */
+  refreshExpiresIn: Scalars['Int']['output'];
+  /**
+   * Exchanges once, with the `refreshToken` mutation, for a new access token and a new refresh
+   * token. Keep it secret and never send it as a Bearer token: the router refuses it there.
+   */
+  refreshToken: Scalars['String']['output'];
   /** Always `Bearer`. */
   tokenType: Scalars['String']['output'];
   /** The user who just logged in. Counts as the caller themself, so `email` is readable. */
@@ -48,14 +58,36 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** ADMIN only. */
   createUser: User;
-  /** ADMIN only. Returns false when no such user exists. An admin cannot delete themself. */
+  /**
+   * ADMIN only. Returns false when no such user exists. An admin cannot delete themself. The
+   * user's refresh tokens stop working.
+   */
   deleteUser: Scalars['Boolean']['output'];
   /**
-   * Exchanges a username and password for an access token. A wrong password and an unknown
-   * username get the same UNAUTHENTICATED error.
+   * Exchanges a username and password for an access token and a refresh token. A wrong password
+   * and an unknown username get the same UNAUTHENTICATED error. After too many failed attempts
+   * for a username, or from one address, login is refused for a while, even with the right
+   * password: LOGIN_THROTTLED, with `extensions.retryAfterSeconds`. Every `login` counts, however
+   * many one request holds.
    */
   login: AuthPayload;
-  /** An ADMIN may update anyone; a user may change their own fullName, email and password. */
+  /**
+   * Logs out: revokes the refresh token and every token rotated from the same login, on every
+   * replica. True when something was revoked, false when it was revoked already. Access tokens
+   * already issued stay valid until they expire (at most `expiresIn` seconds).
+   */
+  logout: Scalars['Boolean']['output'];
+  /**
+   * Exchanges a refresh token for a new access token and a new refresh token; the one sent stops
+   * working. A refresh token works once: sending one that was used already revokes every token of
+   * that login (someone else has a copy), and gets UNAUTHENTICATED, as does an expired, revoked or
+   * unknown one, or an access token. Then log in again.
+   */
+  refreshToken: AuthPayload;
+  /**
+   * An ADMIN may update anyone; a user may change their own fullName, email and password. A new
+   * password revokes the user's refresh tokens: every session has to log in again.
+   */
   updateUser: User;
 };
 
@@ -73,6 +105,16 @@ export type MutationDeleteUserArgs = {
 export type MutationLoginArgs = {
   password: Scalars['String']['input'];
   username: Scalars['String']['input'];
+};
+
+
+export type MutationLogoutArgs = {
+  refreshToken: Scalars['String']['input'];
+};
+
+
+export type MutationRefreshTokenArgs = {
+  token: Scalars['String']['input'];
 };
 
 
@@ -282,6 +324,8 @@ export type ResolversParentTypes = ResolversObject<{
 export type AuthPayloadResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload']> = ResolversObject<{
   accessToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   expiresIn?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  refreshExpiresIn?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  refreshToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   tokenType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 }>;
@@ -294,6 +338,8 @@ export type MutationResolvers<ContextType = UsersContext, ParentType extends Res
   createUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationCreateUserArgs, 'input'>>;
   deleteUser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteUserArgs, 'id'>>;
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'password' | 'username'>>;
+  logout?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLogoutArgs, 'refreshToken'>>;
+  refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationRefreshTokenArgs, 'token'>>;
   updateUser?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUpdateUserArgs, 'id' | 'input'>>;
 }>;
 

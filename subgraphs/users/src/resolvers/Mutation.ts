@@ -8,6 +8,8 @@ import {
   unauthenticated,
 } from '@supergraph/service-kit';
 import { MAX_PASSWORD_LENGTH } from '../auth/passwords.js';
+import type { Session } from '../auth/sessions.js';
+import type { UsersContext } from '../context.js';
 import { UsernameTakenError, type UserChanges } from '../db/users.js';
 import type { MutationResolvers } from '../generated/graphql.js';
 import {
@@ -21,28 +23,37 @@ import {
 // One message for an unknown user and a wrong password, so the answer reveals nothing (issue #2).
 const LOGIN_FAILED = 'Invalid username or password.';
 
+/** `AuthPayload` for a session, with its user readable as "self" by the still-anonymous caller. */
+function authPayload(session: Session, context: UsersContext) {
+  const { user } = session;
+  context.viewerFor.set(user, createIdentity(user._id.toHexString(), user.role));
+  return { ...session, tokenType: 'Bearer' };
+}
+
 export const Mutation: MutationResolvers = {
   login: async (_parent, { username, password }, context) => {
+    const name = normalizeUsername(username);
+    // Counted before the password is checked, for the username whether or not it exists, and
+    // per field: fifteen aliased logins in one request are fifteen attempts (issue #4).
+    const attempt = await context.loginThrottle.admit({
+      username: name,
+      clientIp: context.clientIp,
+    });
     const found =
-      password.length <= MAX_PASSWORD_LENGTH
-        ? await context.users.findCredentials(normalizeUsername(username))
-        : null;
+      password.length <= MAX_PASSWORD_LENGTH ? await context.users.findCredentials(name) : null;
     const valid = found
       ? await context.passwords.verify(found.passwordHash, password)
       : await context.passwords.verifyNobody(password.slice(0, MAX_PASSWORD_LENGTH));
     if (!found || !valid) throw unauthenticated(LOGIN_FAILED);
 
-    const { user } = found;
-    const id = user._id.toHexString();
-    // The caller is still anonymous on this request; let them see themself in `AuthPayload.user`.
-    context.viewerFor.set(user, createIdentity(id, user.role));
-    return {
-      accessToken: await context.tokens.issueAccessToken({ id, role: user.role }),
-      tokenType: 'Bearer',
-      expiresIn: context.tokens.ttlSeconds,
-      user,
-    };
+    await attempt.succeeded();
+    return authPayload(await context.sessions.start(found.user), context);
   },
+
+  refreshToken: async (_parent, { token }, context) =>
+    authPayload(await context.sessions.refresh(token), context),
+
+  logout: (_parent, { refreshToken }, { sessions }) => sessions.logout(refreshToken),
 
   createUser: async (_parent, { input }, { users, passwords }) => {
     const username = validUsername(input.username);
@@ -65,7 +76,7 @@ export const Mutation: MutationResolvers = {
     }
   },
 
-  updateUser: async (_parent, { id, input }, { identity, users, passwords }) => {
+  updateUser: async (_parent, { id, input }, { identity, users, passwords, sessions }) => {
     const userId = parseObjectId(id);
     const changes: UserChanges = {};
     if (input.fullName !== undefined) changes.fullName = validFullName(input.fullName);
@@ -89,14 +100,19 @@ export const Mutation: MutationResolvers = {
       throw new GraphQLError(`No user has the id ${id}.`, {
         extensions: { code: ErrorCode.NOT_FOUND },
       });
+    // Whoever knew the old password may hold a session: a new password ends them all.
+    if (changes.passwordHash) await sessions.revokeUser(userId);
     return updated;
   },
 
-  deleteUser: async (_parent, { id }, { identity, users }) => {
+  deleteUser: async (_parent, { id }, { identity, users, sessions }) => {
     const userId = parseObjectId(id);
     // An admin who deletes themself could leave the graph with no admin at all.
     if (identity?.id === userId.toHexString())
       throw badUserInput('You cannot delete your own account.');
-    return users.delete(userId);
+    const deleted = await users.delete(userId);
+    // `refreshToken` would refuse them anyway (it reads the user); this makes it explicit.
+    if (deleted) await sessions.revokeUser(userId);
+    return deleted;
   },
 };

@@ -1,7 +1,9 @@
+import { referenceId } from '@supergraph/subgraph-kit';
 import type { UserResolvers } from '../generated/graphql.js';
 
 export const User: UserResolvers = {
   // Batched: one `$in` query for every User representation in an `_entities` request.
-  __resolveReference: (reference, { loaders }) => loaders.userById.load(reference.id),
+  __resolveReference: async (reference, { loaders }) =>
+    loaders.userById.load(referenceId(reference)),
   id: (user) => user._id.toHexString(),
 };

@@ -1,0 +1,135 @@
+import { buildSchema, parse, print, type ExecutionResult } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { createIdentity, type Identity } from '@supergraph/identity';
+import { completeResponse, filterOperation } from './filterOperation.js';
+import { readAccessRequirements } from './requirements.js';
+
+/**
+ * The router's authorization on a schema that uses what ours does not yet: the directives on
+ * types, interfaces, lists of non-null items. The end-to-end behaviour on the real graph is in
+ * test/router-authorization.int.test.ts.
+ */
+const SDL = `
+  directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+  directive @requiresScopes(scopes: [[String!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+  interface Node { id: ID! }
+  type Post implements Node { id: ID! title: String! draft: String @authenticated }
+  type Audit implements Node @requiresScopes(scopes: [["admin"], ["auditor", "staff"]]) { id: ID! }
+  type Query {
+    post: Post
+    posts: [Post!]
+    audits: [Audit!]!
+    node: Node
+  }
+`;
+const schema = buildSchema(SDL);
+const requirements = readAccessRequirements(parse(SDL), [
+  { url: 'https://specs.apollo.dev/authenticated/v0.1', name: 'authenticated' },
+  { url: 'https://specs.apollo.dev/requiresScopes/v0.1', name: 'requiresScopes' },
+])(schema);
+
+const anonymous = null;
+const user = createIdentity('u1', 'USER');
+const admin = createIdentity('a1', 'ADMIN');
+
+/** Filters `query` for `identity`, "executes" it with `data`, and completes the response. */
+function run(query: string, identity: Identity | null, data: Record<string, unknown>) {
+  const document = parse(query);
+  const filtered = filterOperation(schema, document, undefined, requirements, identity);
+  if (!filtered) return { filtered: null, response: null };
+  const result: ExecutionResult = { data };
+  // Through JSON, as a client sees it: errors become their serialized form.
+  const response: ExecutionResult = JSON.parse(
+    JSON.stringify(
+      completeResponse(schema, document, undefined, {}, filtered, result, requirements, identity),
+    ),
+  );
+  return { filtered, response };
+}
+
+describe('filterOperation', () => {
+  it('leaves an operation alone when the caller may see all of it', () => {
+    expect(
+      filterOperation(schema, parse('{ post { id draft } }'), undefined, requirements, user),
+    ).toBeNull();
+  });
+
+  it('takes out a field, and keeps its parent with __typename when nothing else is left', () => {
+    const { filtered } = run('{ post { draft } }', anonymous, {});
+    expect(filtered?.denied).toEqual(['Post.draft']);
+    expect(print(filtered!.document)).toBe('{\n  post {\n    __typename\n  }\n}');
+    expect(filtered?.empty).toBe(false);
+  });
+
+  it('nulls the field in every list item, with an error at each path', () => {
+    const { response } = run('{ posts { title draft } }', anonymous, {
+      posts: [{ title: 'a' }, { title: 'b' }],
+    });
+    expect(response?.data).toEqual({
+      posts: [
+        { title: 'a', draft: null },
+        { title: 'b', draft: null },
+      ],
+    });
+    expect(response?.errors?.map((e) => [e.path, e.extensions?.['code']])).toEqual([
+      [['posts', 0, 'draft'], 'UNAUTHORIZED_FIELD_OR_TYPE'],
+      [['posts', 1, 'draft'], 'UNAUTHORIZED_FIELD_OR_TYPE'],
+    ]);
+  });
+
+  it('denies a field whose type needs a scope, OR of ANDs', () => {
+    const query = '{ audits { id } post { title } }';
+    const { filtered, response } = run(query, user, { post: { title: 't' } });
+    expect(filtered?.denied).toEqual(['Query.audits']);
+    // `audits: [Audit!]!` is non-null, so the whole data is null, as graphql-js would have it.
+    expect(response?.data).toBeNull();
+    expect(response?.errors?.[0]?.message).toBe(
+      'Your access token lacks the scope admin or auditor + staff, which Query.audits requires.',
+    );
+    expect(run(query, admin, {}).filtered).toBeNull();
+    const auditor: Identity = { id: 'x', role: 'USER', scopes: ['auditor', 'staff'] };
+    expect(run(query, auditor, {}).filtered).toBeNull();
+    const halfAuditor: Identity = { id: 'x', role: 'USER', scopes: ['auditor'] };
+    expect(run(query, halfAuditor, {}).filtered?.denied).toEqual(['Query.audits']);
+  });
+
+  it('needs, for an interface field, what every implementation needs', () => {
+    const { filtered } = run('{ node { id } }', user, {});
+    expect(filtered?.denied).toContain('Query.node');
+    expect(filtered?.empty).toBe(true);
+  });
+
+  it('takes out inline fragments and fragment spreads on a type the caller may not see', () => {
+    const { filtered } = run(
+      '{ post { id ...A ... on Post { title } } } fragment A on Audit { id }',
+      admin,
+      {},
+    );
+    expect(filtered).toBeNull();
+    const denied = filterOperation(
+      schema,
+      parse('query Q { post { title ... on Audit { id } ...A } } fragment A on Audit { id }'),
+      'Q',
+      requirements,
+      user,
+    );
+    expect(denied?.denied).toEqual(['Audit']);
+    expect(print(denied!.document)).not.toMatch(/on Audit \{\s+id\s+\}\s+\.\.\.A/);
+    expect(print(denied!.document)).toMatch(/post \{\s+title\s+\}/);
+  });
+
+  it('reports denied fields under their aliases', () => {
+    const { response } = run('{ a: post { d: draft } }', anonymous, { a: { __typename: 'Post' } });
+    expect(response?.data).toEqual({ a: { d: null } });
+    expect(response?.errors?.[0]?.path).toEqual(['a', 'd']);
+  });
+
+  it('keeps a null that came from a failed subgraph as it is, with no extra error', () => {
+    const { response } = run('{ post { title draft } posts { id } }', anonymous, {
+      post: { title: 't' },
+      posts: null,
+    });
+    expect(response?.data).toEqual({ post: { title: 't', draft: null }, posts: null });
+    expect(response?.errors).toHaveLength(1);
+  });
+});

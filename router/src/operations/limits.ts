@@ -1,0 +1,284 @@
+import {
+  getNamedType,
+  getNullableType,
+  getOperationAST,
+  isCompositeType,
+  isLeafType,
+  Kind,
+  Lexer,
+  parse,
+  SchemaMetaFieldDef,
+  Source,
+  TokenKind,
+  TypeMetaFieldDef,
+  TypeNameMetaFieldDef,
+  type DirectiveNode,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  type GraphQLField,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from 'graphql';
+import { ErrorCode, HttpError } from '@supergraph/service-kit';
+import type { RequestOperation } from './requestOperations.js';
+
+/**
+ * What one operation may ask of the graph. The defaults are graphql-armor's (depth 6, aliases
+ * 15, directives 50, tokens 1000, cost 5000), which OWASP's GraphQL cheat sheet points to; each
+ * is a router setting (see config.ts).
+ */
+export interface OperationLimits {
+  /** Fields nested in fields: `{ me { id } }` is 2. Stops deep and circular queries. */
+  readonly maxDepth: number;
+  /** Aliased fields, `__typename` included: aliases multiply work for the price of one field. */
+  readonly maxAliases: number;
+  readonly maxDirectives: number;
+  /** Lexical tokens, counted before anything is parsed. */
+  readonly maxTokens: number;
+  /**
+   * How often one response key may be selected in one selection set. `{ __typename __typename … }`
+   * is legal GraphQL that only costs the server (graphql-cop's "field duplication").
+   */
+  readonly maxFieldRepeats: number;
+  /** The estimated cost (see `estimate` below). */
+  readonly maxCost: number;
+}
+
+/** Arguments that say how many items a list field returns, for the cost estimate. */
+const SIZE_ARGUMENTS = ['first', 'last', 'limit'];
+
+/**
+ * Checks every operation in a request against the limits before Apollo Server parses or
+ * validates it, so a hostile document costs the router little more than reading it. Throws an
+ * HttpError 400 whose code names the limit; `extensions` carry the limit and what was found.
+ * A document that does not parse is left for Apollo Server to refuse with its usual error.
+ * `schema` is the API schema, for the cost estimate; without it cost is not checked.
+ */
+export function checkOperationLimits(
+  limits: OperationLimits,
+  operations: readonly RequestOperation[],
+  schema: GraphQLSchema | undefined,
+): void {
+  for (const operation of operations) {
+    if (operation.query === undefined) continue;
+    const tokens = countTokens(operation.query, limits.maxTokens);
+    if (tokens > limits.maxTokens) {
+      throw refuse(
+        ErrorCode.MAX_TOKENS_LIMIT,
+        `The operation has more than ${limits.maxTokens} tokens, the most this router accepts. Send a shorter operation.`,
+        limits.maxTokens,
+      );
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(operation.query, { noLocation: true });
+    } catch {
+      continue;
+    }
+    const stats = measure(document, operation, schema);
+    if (!stats) continue;
+    if (stats.depth > limits.maxDepth) {
+      throw refuse(
+        ErrorCode.MAX_DEPTH_LIMIT,
+        `The operation nests fields ${stats.depth} deep; this router allows ${limits.maxDepth}. Split it into smaller operations.`,
+        limits.maxDepth,
+        stats.depth,
+      );
+    }
+    if (stats.aliases > limits.maxAliases) {
+      throw refuse(
+        ErrorCode.MAX_ALIASES_LIMIT,
+        `The operation uses ${stats.aliases} aliases; this router allows ${limits.maxAliases}. Send several operations instead.`,
+        limits.maxAliases,
+        stats.aliases,
+      );
+    }
+    if (stats.directives > limits.maxDirectives) {
+      throw refuse(
+        ErrorCode.MAX_DIRECTIVES_LIMIT,
+        `The operation uses ${stats.directives} directives; this router allows ${limits.maxDirectives}.`,
+        limits.maxDirectives,
+        stats.directives,
+      );
+    }
+    if (stats.fieldRepeats > limits.maxFieldRepeats) {
+      throw refuse(
+        ErrorCode.MAX_FIELD_REPEATS_LIMIT,
+        `The operation selects one field ${stats.fieldRepeats} times in the same place; this router allows ${limits.maxFieldRepeats}. Select each field once.`,
+        limits.maxFieldRepeats,
+        stats.fieldRepeats,
+      );
+    }
+    if (schema && stats.cost > limits.maxCost) {
+      throw refuse(
+        ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE,
+        `The operation's estimated cost is ${stats.cost}; this router allows ${limits.maxCost}. Ask for fewer items (a smaller \`first\`) or fewer nested lists.`,
+        limits.maxCost,
+        stats.cost,
+      );
+    }
+  }
+}
+
+function refuse(code: ErrorCode, message: string, limit: number, found?: number): HttpError {
+  return new HttpError(400, code, message, { limit, ...(found === undefined ? {} : { found }) });
+}
+
+/** Counts tokens the way graphql-js's parser does (comments excluded), stopping past `max`. */
+function countTokens(query: string, max: number): number {
+  const lexer = new Lexer(new Source(query));
+  let count = 0;
+  try {
+    while (lexer.advance().kind !== TokenKind.EOF && count <= max) count += 1;
+  } catch {
+    // A lexical error: Apollo Server reports it as a syntax error.
+  }
+  return count;
+}
+
+interface Stats {
+  depth: number;
+  aliases: number;
+  directives: number;
+  fieldRepeats: number;
+  cost: number;
+}
+
+/**
+ * Measures the operation a request selects, expanding fragments (a fragment spread ten times
+ * counts ten times: that is what executes). Returns null when there is no such operation, for
+ * Apollo Server to report.
+ */
+function measure(
+  document: DocumentNode,
+  request: RequestOperation,
+  schema: GraphQLSchema | undefined,
+): Stats | null {
+  const operation = getOperationAST(document, request.operationName);
+  if (!operation) return null;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION)
+      fragments.set(definition.name.value, definition);
+  }
+  const variables = request.variables ?? {};
+  const fragmentStats = new Map<string, Stats>();
+  const expanding = new Set<string>();
+
+  const selectionSet = (set: SelectionSetNode, parent: GraphQLCompositeType | undefined): Stats => {
+    const total: Stats = { depth: 0, aliases: 0, directives: 0, fieldRepeats: 0, cost: 0 };
+    const keys = new Map<string, number>();
+    const add = (part: Stats, depthOffset: number) => {
+      total.depth = Math.max(total.depth, part.depth + depthOffset);
+      total.aliases += part.aliases;
+      total.directives += part.directives;
+      total.fieldRepeats = Math.max(total.fieldRepeats, part.fieldRepeats);
+      total.cost += part.cost;
+    };
+    for (const selection of set.selections) {
+      total.directives += countDirectives(selection.directives);
+      if (selection.kind === Kind.FIELD) {
+        const key = selection.alias?.value ?? selection.name.value;
+        const repeats = (keys.get(key) ?? 0) + 1;
+        keys.set(key, repeats);
+        total.fieldRepeats = Math.max(total.fieldRepeats, repeats);
+        if (selection.alias) total.aliases += 1;
+        const definition = parent && fieldDefinition(schema, parent, selection);
+        const type = definition && getNamedType(definition.type);
+        const child = selection.selectionSet
+          ? selectionSet(selection.selectionSet, isCompositeType(type) ? type : undefined)
+          : undefined;
+        add(
+          {
+            depth: child ? child.depth : 0,
+            aliases: child?.aliases ?? 0,
+            directives: child?.directives ?? 0,
+            fieldRepeats: child?.fieldRepeats ?? 0,
+            cost:
+              !child || (type && isLeafType(type))
+                ? 1
+                : (1 + child.cost) * listSize(definition, selection, variables),
+          },
+          1,
+        );
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const condition =
+          selection.typeCondition && schema?.getType(selection.typeCondition.name.value);
+        add(
+          selectionSet(selection.selectionSet, isCompositeType(condition) ? condition : parent),
+          0,
+        );
+      } else {
+        const name = selection.name.value;
+        const fragment = fragments.get(name);
+        // A cycle or an unknown fragment fails validation; it adds nothing here.
+        if (!fragment || expanding.has(name)) continue;
+        let stats = fragmentStats.get(name);
+        if (!stats) {
+          expanding.add(name);
+          const condition = schema?.getType(fragment.typeCondition.name.value);
+          stats = selectionSet(
+            fragment.selectionSet,
+            isCompositeType(condition) ? condition : parent,
+          );
+          stats.directives += countDirectives(fragment.directives);
+          expanding.delete(name);
+          fragmentStats.set(name, stats);
+        }
+        add(stats, 0);
+      }
+    }
+    return total;
+  };
+
+  const root = schema?.getRootType(operation.operation) ?? undefined;
+  const stats = selectionSet(operation.selectionSet, root);
+  stats.directives += countDirectives(operation.directives);
+  return stats;
+}
+
+function countDirectives(directives: readonly DirectiveNode[] | undefined): number {
+  return directives?.length ?? 0;
+}
+
+function fieldDefinition(
+  schema: GraphQLSchema | undefined,
+  parent: GraphQLCompositeType,
+  field: FieldNode,
+): GraphQLField<unknown, unknown> | undefined {
+  const name = field.name.value;
+  if (name === TypeNameMetaFieldDef.name) return TypeNameMetaFieldDef;
+  if (schema && parent === schema.getQueryType()) {
+    if (name === SchemaMetaFieldDef.name) return SchemaMetaFieldDef;
+    if (name === TypeMetaFieldDef.name) return TypeMetaFieldDef;
+  }
+  return 'getFields' in parent ? parent.getFields()[name] : undefined;
+}
+
+/**
+ * How many items a field is expected to return: its `first` (or `last`, `limit`) argument as
+ * sent or as defaulted, else 1. A connection's edges are priced at the connection, once.
+ */
+function listSize(
+  definition: GraphQLField<unknown, unknown> | undefined,
+  field: FieldNode,
+  variables: Readonly<Record<string, unknown>>,
+): number {
+  if (!definition) return 1;
+  for (const argument of definition.args) {
+    if (
+      !SIZE_ARGUMENTS.includes(argument.name) ||
+      getNullableType(argument.type).toString() !== 'Int'
+    )
+      continue;
+    const node = field.arguments?.find((a) => a.name.value === argument.name)?.value;
+    let value: unknown = argument.defaultValue;
+    if (node?.kind === Kind.INT) value = Number(node.value);
+    else if (node?.kind === Kind.VARIABLE)
+      value = variables[node.name.value] ?? argument.defaultValue;
+    if (typeof value === 'number' && Number.isFinite(value)) return Math.max(1, Math.trunc(value));
+  }
+  return 1;
+}

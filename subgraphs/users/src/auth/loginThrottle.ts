@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import { GraphQLError } from 'graphql';
+import { ErrorCode, type Logger } from '@supergraph/service-kit';
+import type { LoginThrottleRepository } from '../db/loginThrottle.js';
+
+/** The numbers of login throttling; see the README's configuration table. */
+export interface LoginThrottleSettings {
+  /** Failed attempts a username gets before it is locked. */
+  readonly maxFailuresPerUsername: number;
+  /** Failed attempts an address (an IPv6 /64) gets, across usernames, before it is locked. */
+  readonly maxFailuresPerIp: number;
+  /** Attempts older than this are forgotten. At least `maxLockoutSeconds` (config.ts checks). */
+  readonly windowSeconds: number;
+  /** The first lockout; each further failure doubles it. */
+  readonly lockoutSeconds: number;
+  readonly maxLockoutSeconds: number;
+}
+
+/** Past this many attempts the lockout is at its cap anyway, so no more are read. */
+const ATTEMPTS_READ_PAST_ALLOWANCE = 40;
+
+/**
+ * How long a key stays locked after its latest attempt when `attempts` attempts count: not at
+ * all below the allowance, then `lockoutSeconds`, doubling with every further failure up to
+ * `maxLockoutSeconds` (exponential backoff).
+ */
+export function lockoutSeconds(
+  attempts: number,
+  allowance: number,
+  settings: Pick<LoginThrottleSettings, 'lockoutSeconds' | 'maxLockoutSeconds'>,
+): number {
+  if (attempts < allowance) return 0;
+  return Math.min(
+    settings.maxLockoutSeconds,
+    settings.lockoutSeconds * 2 ** (attempts - allowance),
+  );
+}
+
+/** Seconds until a key with these attempts (newest first) admits one more; 0 for now. */
+export function secondsLocked(
+  attempts: readonly Date[],
+  allowance: number,
+  settings: Pick<LoginThrottleSettings, 'lockoutSeconds' | 'maxLockoutSeconds'>,
+  now: Date,
+): number {
+  const latest = attempts[0];
+  if (!latest) return 0;
+  const until = latest.getTime() + lockoutSeconds(attempts.length, allowance, settings) * 1000;
+  return Math.max(0, (until - now.getTime()) / 1000);
+}
+
+/**
+ * The bucket an address is throttled in. An IPv4 address is one bucket; an IPv6 address counts
+ * as its /64, because one subscriber usually gets a whole /64 and could otherwise change address
+ * for every attempt.
+ */
+export function addressBucket(ip: string): string {
+  if (isIP(ip) !== 6) return ip;
+  return `${expandIPv6(ip).slice(0, 4).join(':')}::/64`;
+}
+
+/** The eight groups of an IPv6 address, without leading zeros. Expects a valid address. */
+function expandIPv6(ip: string): string[] {
+  let address = ip.toLowerCase().replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    const hex = (high = 0, low = 0) => ((high << 8) | low).toString(16);
+    address = `${address.slice(0, dotted.index)}${hex(a, b)}:${hex(c, d)}`;
+  }
+  const [head = '', tail] = address.split('::');
+  const headGroups = head === '' ? [] : head.split(':');
+  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
+  const zeros =
+    tail === undefined ? [] : Array<string>(8 - headGroups.length - tailGroups.length).fill('0');
+  return [...headGroups, ...zeros, ...tailGroups].map((group) => parseInt(group, 16).toString(16));
+}
+
+function throttleKey(scope: 'username' | 'ip', value: string): string {
+  return createHash('sha256').update(`${scope}\0${value}`).digest('hex');
+}
+
+/**
+ * The one refusal, for an existing username and an unknown one alike, so that it says nothing
+ * about which accounts exist (issue #4).
+ */
+function throttled(seconds: number): GraphQLError {
+  const retryAfterSeconds = Math.max(1, Math.ceil(seconds));
+  return new GraphQLError(
+    `Too many failed login attempts. Wait ${retryAfterSeconds} seconds, then try again.`,
+    { extensions: { code: ErrorCode.LOGIN_THROTTLED, retryAfterSeconds } },
+  );
+}
+
+export interface LoginAttempt {
+  /** The password was right: the username's count starts over, and the address's attempt is taken back. */
+  succeeded(): Promise<void>;
+}
+
+export interface LoginThrottle {
+  /**
+   * Counts a login attempt for the username and the caller's address, or refuses it with
+   * LOGIN_THROTTLED. Call it before the password is checked: a wrong password then needs
+   * nothing more, and a right one calls `succeeded`.
+   */
+  admit(attempt: { username: string; clientIp: string | null }, now?: Date): Promise<LoginAttempt>;
+}
+
+/**
+ * Login throttling per username and per client address, with its state in MongoDB so that every
+ * users replica shares it.
+ *
+ * An attempt is filed first and judged after, against every attempt filed before it: twenty
+ * logins in one request (aliases) or in twenty parallel requests cannot all pass a check that
+ * ran before any of them counted. An attempt refused at that point is taken back, since it
+ * checked no password; so is an address's successful one, so that people behind one NAT who
+ * type their passwords right never lock each other out.
+ */
+export function createLoginThrottle(options: {
+  repository: LoginThrottleRepository;
+  settings: LoginThrottleSettings;
+  logger: Logger;
+}): LoginThrottle {
+  const { repository, settings, logger } = options;
+  let lastSweep = 0;
+
+  return {
+    async admit({ username, clientIp }, now = new Date()) {
+      if (now.getTime() - lastSweep > 60_000) {
+        lastSweep = now.getTime();
+        await repository.deleteOlderThan(new Date(now.getTime() - settings.windowSeconds * 1000));
+      }
+      const since = new Date(now.getTime() - settings.windowSeconds * 1000);
+      const usernameKey = throttleKey('username', username);
+      const keys = [
+        { scope: 'username', key: usernameKey, allowance: settings.maxFailuresPerUsername },
+        ...(clientIp
+          ? [
+              {
+                scope: 'ip',
+                key: throttleKey('ip', addressBucket(clientIp)),
+                allowance: settings.maxFailuresPerIp,
+              },
+            ]
+          : []),
+      ];
+      const waitFor = (attempts: readonly Date[], allowance: number) =>
+        secondsLocked(attempts, allowance, settings, now);
+      const refuse = (wait: number, scopes: string[]) => {
+        // Never the username: people type passwords into that box.
+        logger.info('login throttled', { scopes, clientIp, retryAfterSeconds: Math.ceil(wait) });
+        return throttled(wait);
+      };
+
+      // A key that is locked already is refused without a write, so hammering it costs nothing
+      // and does not stretch the lockout that `retryAfterSeconds` promised.
+      const before = await Promise.all(
+        keys.map(async ({ key, allowance }) =>
+          waitFor(
+            await repository.recent(key, since, allowance + ATTEMPTS_READ_PAST_ALLOWANCE),
+            allowance,
+          ),
+        ),
+      );
+      if (Math.max(...before) > 0) {
+        throw refuse(
+          Math.max(...before),
+          keys.filter((_, i) => (before[i] ?? 0) > 0).map((k) => k.scope),
+        );
+      }
+
+      const ids = await Promise.all(keys.map(({ key }) => repository.record(key, now)));
+      const after = await Promise.all(
+        keys.map(async ({ key, allowance }, i) =>
+          waitFor(
+            await repository.recent(key, since, allowance + ATTEMPTS_READ_PAST_ALLOWANCE, ids[i]),
+            allowance,
+          ),
+        ),
+      );
+      if (Math.max(...after) > 0) {
+        await repository.forget(ids);
+        throw refuse(
+          Math.max(...after),
+          keys.filter((_, i) => (after[i] ?? 0) > 0).map((k) => k.scope),
+        );
+      }
+
+      const addressAttempt = ids.slice(1);
+      return {
+        succeeded: async () => {
+          await Promise.all([repository.reset(usernameKey), repository.forget(addressAttempt)]);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { ObjectId } from 'mongodb';
+import { isObjectIdHex, unauthenticated, type Logger } from '@supergraph/service-kit';
+import {
+  refreshTokenId,
+  type RefreshTokenDocument,
+  type RefreshTokenRepository,
+} from '../db/refreshTokens.js';
+import type { UserRecord, UserRepository } from '../db/users.js';
+import {
+  hashRefreshToken,
+  InvalidRefreshTokenError,
+  type RefreshTokenClaims,
+  type TokenIssuer,
+} from './tokens.js';
+
+/** What `login` and `refreshToken` return, but for `tokenType`. */
+export interface Session {
+  readonly accessToken: string;
+  readonly expiresIn: number;
+  readonly refreshToken: string;
+  readonly refreshExpiresIn: number;
+  readonly user: UserRecord;
+}
+
+export interface Sessions {
+  /** After a successful login: a new family of refresh tokens. */
+  start(user: UserRecord): Promise<Session>;
+  /**
+   * Exchanges a refresh token for a new access token and the next refresh token. A token that
+   * was used already revokes its whole family (someone holds a copy) and is refused; so is an
+   * expired, revoked or unknown one. Throws UNAUTHENTICATED.
+   */
+  refresh(refreshToken: string): Promise<Session>;
+  /**
+   * Revokes the token's family. True when something was live until now, false when nothing was
+   * (idempotent). Throws UNAUTHENTICATED only for a string that is not a refresh token of ours.
+   */
+  logout(refreshToken: string): Promise<boolean>;
+  /** Revokes every refresh token of a user: their password changed, or they are gone. */
+  revokeUser(userId: ObjectId): Promise<void>;
+}
+
+const LOG_IN_AGAIN = 'Your session has ended. Log in again.';
+
+/**
+ * Refresh token rotation with reuse detection (OAuth 2.0 Security BCP, RFC 9700 §4.14.2): each
+ * refresh token works once, and a second use of one, whoever makes it, revokes every token that
+ * descends from the same login. The state lives in MongoDB, so every users replica sees a
+ * revocation made by any other.
+ */
+export function createSessions(options: {
+  tokens: TokenIssuer;
+  refreshTokens: RefreshTokenRepository;
+  users: UserRepository;
+  logger: Logger;
+}): Sessions {
+  const { tokens, refreshTokens, users, logger } = options;
+
+  async function issue(
+    user: UserRecord,
+    family: { familyId: string; generation: number },
+    now: Date,
+  ): Promise<{ session: Session; doc: RefreshTokenDocument }> {
+    const userId = user._id.toHexString();
+    const jti = randomUUID();
+    const expiresAt = new Date(now.getTime() + tokens.refreshTtlSeconds * 1000);
+    const refreshToken = await tokens.issueRefreshToken({ userId, jti, expiresAt });
+    const doc: RefreshTokenDocument = {
+      _id: refreshTokenId(family.familyId, family.generation),
+      ...family,
+      jti,
+      tokenHash: hashRefreshToken(refreshToken),
+      userId: user._id,
+      createdAt: now,
+      expiresAt,
+      revokedAt: null,
+    };
+    return {
+      doc,
+      session: {
+        accessToken: await tokens.issueAccessToken({ id: userId, role: user.role }),
+        expiresIn: tokens.ttlSeconds,
+        refreshToken,
+        refreshExpiresIn: tokens.refreshTtlSeconds,
+        user,
+      },
+    };
+  }
+
+  /**
+   * A presented token's claims and its stored document (null when the database does not know
+   * it), or null when the token itself is not one of ours: malformed, tampered, wrong type.
+   */
+  async function lookUp(refreshToken: string) {
+    let claims: RefreshTokenClaims;
+    try {
+      claims = await tokens.verifyRefreshToken(refreshToken);
+    } catch (error) {
+      if (!(error instanceof InvalidRefreshTokenError)) throw error;
+      logger.info('refused a refresh token', { reason: error.reason });
+      return null;
+    }
+    const doc = await refreshTokens.findByHash(hashRefreshToken(refreshToken));
+    return { claims, doc: doc && doc.jti === claims.jti ? doc : null };
+  }
+
+  async function revokeFamily(doc: RefreshTokenDocument, reason: string): Promise<number> {
+    const revoked = await refreshTokens.revokeFamily(doc.familyId);
+    logger.warn('revoked a refresh token family', {
+      reason,
+      familyId: doc.familyId,
+      userId: doc.userId.toHexString(),
+      revoked,
+    });
+    return revoked;
+  }
+
+  return {
+    async start(user) {
+      const now = new Date();
+      await refreshTokens.deleteExpiredFamilies(user._id, now);
+      const { session, doc } = await issue(user, { familyId: randomUUID(), generation: 0 }, now);
+      await refreshTokens.insert(doc);
+      return session;
+    },
+
+    async refresh(refreshToken) {
+      const now = new Date();
+      const found = await lookUp(refreshToken);
+      if (!found?.doc) {
+        throw unauthenticated(`That refresh token is not valid. ${LOG_IN_AGAIN}`);
+      }
+      const { claims, doc } = found;
+      if (claims.expired || doc.expiresAt <= now) {
+        throw unauthenticated(`Your refresh token has expired. ${LOG_IN_AGAIN}`);
+      }
+      if (await refreshTokens.isFamilyRevoked(doc.familyId)) {
+        // A token from a revoked family: log out, reuse, or a password change. If it is the
+        // newest one, it was minted while a revocation ran; make sure it is revoked too.
+        await refreshTokens.revokeFamily(doc.familyId, now);
+        throw unauthenticated(`This session was revoked. ${LOG_IN_AGAIN}`);
+      }
+      const [user] = isObjectIdHex(claims.userId)
+        ? await users.findByIds([new ObjectId(claims.userId)])
+        : [];
+      if (!user || !user._id.equals(doc.userId)) {
+        await revokeFamily(doc, 'user-gone');
+        throw unauthenticated(`This account no longer exists. ${LOG_IN_AGAIN}`);
+      }
+      // The user is read again, so a changed role is in the new access token at once.
+      const next = await issue(
+        user,
+        { familyId: doc.familyId, generation: doc.generation + 1 },
+        now,
+      );
+      if (!(await refreshTokens.insert(next.doc))) {
+        // The next generation exists: this token was used before. Either a thief or the client
+        // holds a stale copy, and we cannot tell which, so the whole family goes (RFC 9700).
+        await revokeFamily(doc, 'reuse');
+        throw unauthenticated(`This refresh token was used already. ${LOG_IN_AGAIN}`);
+      }
+      return next.session;
+    },
+
+    async logout(refreshToken) {
+      const found = await lookUp(refreshToken);
+      if (!found) {
+        throw unauthenticated(
+          'That is not a refresh token of ours. Send the refreshToken that login or refreshToken returned.',
+        );
+      }
+      // One we signed that the database no longer knows (its family expired and was tidied
+      // away) has nothing left to revoke.
+      if (!found.doc) return false;
+      return (await refreshTokens.revokeFamily(found.doc.familyId)) > 0;
+    },
+
+    async revokeUser(userId) {
+      const revoked = await refreshTokens.revokeUser(userId);
+      if (revoked > 0) {
+        logger.info('revoked the refresh tokens of a user', {
+          userId: userId.toHexString(),
+          revoked,
+        });
+      }
+    },
+  };
+}

@@ -1,0 +1,245 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectOk } from './expect.js';
+import { startGraph, type GraphQLResponse, type RunningGraph } from './graph.js';
+
+/**
+ * Login throttling (issue #4): failed logins are limited per username and per client address,
+ * with exponential backoff, in state that every users replica shares, and the refusal says
+ * nothing about whether the account exists.
+ *
+ * The routers trust one proxy hop, so each test sends its own X-Forwarded-For and gets an
+ * address of its own: the per-address limit of one test never trips another.
+ */
+let graph: RunningGraph;
+/** Lockouts of 1 s doubling to 4 s, so that a test can wait one out. */
+let quick: RunningGraph;
+/** No trusted proxy: X-Forwarded-For must be ignored. At most 3 failures per address. */
+let direct: RunningGraph;
+
+beforeAll(async () => {
+  [graph, quick, direct] = await Promise.all([
+    startGraph('login_throttling', { routerEnv: { TRUSTED_PROXY_HOPS: '1' } }),
+    startGraph('login_throttling_quick', {
+      routerEnv: { TRUSTED_PROXY_HOPS: '1' },
+      usersEnv: { LOGIN_LOCKOUT_SECONDS: '1', LOGIN_MAX_LOCKOUT_SECONDS: '4' },
+    }),
+    startGraph('login_throttling_direct', { usersEnv: { LOGIN_MAX_FAILURES_PER_IP: '3' } }),
+  ]);
+});
+afterAll(() => Promise.all([graph?.stop(), quick?.stop(), direct?.stop()]));
+
+const LOGIN =
+  'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }';
+const WRONG = 'not-the-password';
+const PASSWORD = 'the-right-password';
+
+function login(
+  username: string,
+  password: string,
+  ip: string | undefined,
+  { on = graph, url = on.routerUrl }: { on?: RunningGraph; url?: string } = {},
+): Promise<GraphQLResponse> {
+  return on.request(url, LOGIN, {
+    variables: { u: username, p: password },
+    headers: ip === undefined ? {} : { 'x-forwarded-for': ip },
+  });
+}
+
+function codeOf(response: GraphQLResponse): unknown {
+  expect(response.status).toBe(200);
+  return response.body.errors ? response.body.errors[0]?.extensions?.['code'] : 'OK';
+}
+
+/** LOGIN_THROTTLED at `login`, no data, and a wait of 1 to `maxSeconds` seconds, also in the message. */
+function expectThrottled(response: GraphQLResponse, maxSeconds: number, path = ['login']): number {
+  expect(response.status).toBe(200);
+  expect(response.body.data, JSON.stringify(response.body)).toBeNull();
+  expect(response.body.errors).toHaveLength(1);
+  const [error] = response.body.errors ?? [];
+  expect(error?.path).toEqual(path);
+  expect(error?.extensions?.['code']).toBe('LOGIN_THROTTLED');
+  const retryAfter = error?.extensions?.['retryAfterSeconds'];
+  if (typeof retryAfter !== 'number')
+    throw new Error(`no retryAfterSeconds: ${JSON.stringify(error)}`);
+  expect(Number.isInteger(retryAfter)).toBe(true);
+  expect(retryAfter).toBeGreaterThanOrEqual(1);
+  expect(retryAfter).toBeLessThanOrEqual(maxSeconds);
+  expect(error?.message).toContain(`${retryAfter} seconds`);
+  return retryAfter;
+}
+
+const adminTokens = new Map<RunningGraph, string>();
+/** A user of one's own with PASSWORD, so that no two tests share a username. */
+async function newUser(username: string, on = graph): Promise<string> {
+  let token = adminTokens.get(on);
+  if (!token) {
+    token = (await on.login('admin', 'a')).token;
+    adminTokens.set(on, token);
+  }
+  expectOk(
+    await on.request(
+      on.routerUrl,
+      'mutation ($i: CreateUserInput!) { createUser(input: $i) { id } }',
+      {
+        token,
+        variables: { i: { username, password: PASSWORD } },
+      },
+    ),
+  );
+  return username;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('per username', () => {
+  it('refuses even the right password after five wrong ones, and says when to try again', async () => {
+    const name = await newUser('throttle-alice');
+    for (let i = 0; i < 5; i += 1) {
+      expect(codeOf(await login(name, WRONG, '203.0.113.1'))).toBe('UNAUTHENTICATED');
+    }
+    const first = expectThrottled(await login(name, PASSWORD, '203.0.113.1'), 30);
+    expect(first).toBeGreaterThanOrEqual(25);
+    // From another address too: the lock is on the username.
+    expectThrottled(await login(name, PASSWORD, '203.0.113.2'), 30);
+    // Knocking on a locked door does not move the promised time.
+    const again = expectThrottled(await login(name, WRONG, '203.0.113.1'), 30);
+    expect(again).toBeLessThanOrEqual(first);
+  });
+
+  it('answers an unknown username exactly as it answers an existing one', async () => {
+    const existing = await newUser('throttle-bob');
+    const unknown = 'throttle-nobody';
+    const shape = (response: GraphQLResponse) =>
+      JSON.stringify({ status: response.status, body: response.body }).replace(/\d+/g, 'N');
+    for (let i = 0; i < 7; i += 1) {
+      const [a, b] = await Promise.all([
+        login(existing, WRONG, '203.0.113.11'),
+        login(unknown, WRONG, '203.0.113.12'),
+      ]);
+      expect(shape(a)).toBe(shape(b));
+      expect(codeOf(a)).toBe(i < 5 ? 'UNAUTHENTICATED' : 'LOGIN_THROTTLED');
+      if (i >= 5) {
+        expect(Math.abs(expectThrottled(a, 30) - expectThrottled(b, 30))).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it('counts attempts made in parallel before judging any of them', async () => {
+    // The race that a check-then-count would lose: fifteen attempts in flight at once, each
+    // from its own address, may still check only five passwords between them.
+    const name = await newUser('throttle-carol');
+    const responses = await Promise.all(
+      Array.from({ length: 15 }, (_, i) => login(name, WRONG, `198.51.100.${i + 1}`)),
+    );
+    const codes = responses.map(codeOf);
+    const checked = codes.filter((code) => code === 'UNAUTHENTICATED').length;
+    expect(checked).toBeGreaterThanOrEqual(1);
+    expect(checked).toBeLessThanOrEqual(5);
+    expect(codes.filter((code) => code === 'LOGIN_THROTTLED')).toHaveLength(15 - checked);
+    // Attempts refused in the race checked nothing and are not held against the username: it
+    // has exactly its five checks, no more and no fewer.
+    for (let i = checked; i < 5; i += 1) {
+      expect(codeOf(await login(name, WRONG, '198.51.100.99'))).toBe('UNAUTHENTICATED');
+    }
+    expectThrottled(await login(name, PASSWORD, '198.51.100.99'), 30);
+  });
+
+  it('gives aliases no way around the limit: a request checks one password at most', async () => {
+    const name = await newUser('throttle-dave');
+    const aliased = (password: string) =>
+      `mutation { ${Array.from(
+        { length: 15 },
+        (_, i) => `a${i}: login(username: "${name}", password: "${password}") { accessToken }`,
+      ).join(' ')} }`;
+    // `login` is non-null, so the first failed alias ends the mutation: no alias after it runs,
+    // and that one failure counts like any other.
+    for (let i = 0; i < 5; i += 1) {
+      const response = await graph.request(graph.routerUrl, aliased(WRONG), {
+        headers: { 'x-forwarded-for': '203.0.113.21' },
+      });
+      expect(response.body.data).toBeNull();
+      expect(response.body.errors).toMatchObject([
+        { path: ['a0'], extensions: { code: 'UNAUTHENTICATED' } },
+      ]);
+    }
+    const locked = await graph.request(graph.routerUrl, aliased(PASSWORD), {
+      headers: { 'x-forwarded-for': '203.0.113.21' },
+    });
+    expectThrottled(locked, 30, ['a0']);
+    expectThrottled(await login(name, PASSWORD, '203.0.113.22'), 30);
+  });
+
+  it('starts over after a successful login', async () => {
+    const name = await newUser('throttle-erin');
+    for (let round = 0; round < 3; round += 1) {
+      for (let i = 0; i < 4; i += 1) {
+        expect(codeOf(await login(name, WRONG, '203.0.113.31'))).toBe('UNAUTHENTICATED');
+      }
+      expect(codeOf(await login(name, PASSWORD, '203.0.113.31'))).toBe('OK');
+    }
+  });
+});
+
+describe('per address', () => {
+  it('refuses an address after twenty failures across usernames, and no other address', async () => {
+    const name = await newUser('throttle-frank');
+    for (let i = 0; i < 20; i += 1) {
+      expect(codeOf(await login(`spray-${i}`, WRONG, '203.0.113.41'))).toBe('UNAUTHENTICATED');
+    }
+    expectThrottled(await login('spray-20', WRONG, '203.0.113.41'), 30);
+    expectThrottled(await login(name, PASSWORD, '203.0.113.41'), 30);
+    // Entries the client puts before the proxy's own are the client's word, and change nothing.
+    expectThrottled(await login(name, PASSWORD, '192.0.2.77, 203.0.113.41'), 30);
+    expect(codeOf(await login(name, PASSWORD, '203.0.113.42'))).toBe('OK');
+  });
+
+  it('never counts successful logins against an address (many people behind one NAT)', async () => {
+    const name = await newUser('throttle-grace');
+    for (let i = 0; i < 25; i += 1) {
+      expect(codeOf(await login(name, PASSWORD, '203.0.113.51'))).toBe('OK');
+    }
+  });
+
+  it('takes the socket address, and ignores X-Forwarded-For, when no proxy is trusted', async () => {
+    for (let i = 0; i < 3; i += 1) {
+      const response = await login(`direct-${i}`, WRONG, `192.0.2.${i + 1}`, { on: direct });
+      expect(codeOf(response)).toBe('UNAUTHENTICATED');
+    }
+    expectThrottled(await login('direct-3', WRONG, '192.0.2.200', { on: direct }), 30);
+  });
+});
+
+describe('throttle state', () => {
+  it('is shared by users replicas: it lives in MongoDB', async () => {
+    const name = await newUser('throttle-heidi');
+    const replica = await graph.startReplica();
+    for (const url of [graph.routerUrl, replica.routerUrl, graph.routerUrl, replica.routerUrl]) {
+      expect(codeOf(await login(name, WRONG, '203.0.113.61', { url }))).toBe('UNAUTHENTICATED');
+    }
+    expect(codeOf(await login(name, WRONG, '203.0.113.61'))).toBe('UNAUTHENTICATED');
+    expectThrottled(await login(name, PASSWORD, '203.0.113.61', { url: replica.routerUrl }), 30);
+    expectThrottled(await login(name, PASSWORD, '203.0.113.61'), 30);
+  });
+
+  it('lets a username in again when the lockout ends, and doubles the next lockout', async () => {
+    const name = await newUser('throttle-ivan', quick);
+    const ip = '203.0.113.71';
+    for (let i = 0; i < 5; i += 1) {
+      expect(codeOf(await login(name, WRONG, ip, { on: quick }))).toBe('UNAUTHENTICATED');
+    }
+    expect(expectThrottled(await login(name, PASSWORD, ip, { on: quick }), 1)).toBe(1);
+    await sleep(1_100);
+    // One more try once the lockout is over; it fails, and the next lockout is twice as long.
+    expect(codeOf(await login(name, WRONG, ip, { on: quick }))).toBe('UNAUTHENTICATED');
+    expect(expectThrottled(await login(name, PASSWORD, ip, { on: quick }), 2)).toBe(2);
+    await sleep(2_100);
+    expect(codeOf(await login(name, PASSWORD, ip, { on: quick }))).toBe('OK');
+  });
+});
+
+describe('bad input', () => {
+  it('treats a huge username as a failed login like any other, never a server error', async () => {
+    const response = await login('x'.repeat(50_000), WRONG, '203.0.113.81');
+    expect(codeOf(response)).toBe('UNAUTHENTICATED');
+  });
+});
