@@ -1,14 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  isTypeDefinitionNode,
-  isTypeExtensionNode,
-  Kind,
-  parse,
-  valueFromASTUntyped,
-  type ConstDirectiveNode,
-} from 'graphql';
+import { isTypeDefinitionNode, isTypeExtensionNode, parse, type ConstDirectiveNode } from 'graphql';
 import { createIdentity, type Identity } from '@supergraph/identity';
+import { prepareSupergraph } from '../router/src/supergraph.js';
 import { at, expectDenied, expectOk } from './expect.js';
 import { startGraph, type GraphQLResponse, type RunningGraph } from './graph.js';
 
@@ -89,28 +83,20 @@ afterAll(() => graph?.stop());
 // What the schema protects
 // ---------------------------------------------------------------------------------------------
 
-const SECURITY_SPECS = ['authenticated', 'requiresScopes', 'policy'];
-
 /**
  * `Type.field` (or `Type`, for a directive on the type) for everything that carries one of the
- * authorization directives in an SDL. Their names are read from the schema's `@link`s, so a
- * renamed import (`as:`) is still found.
+ * authorization directives in the supergraph, with the specs they come from. Their names are
+ * the supergraph's `for: SECURITY` features, as the router reads them, so a renamed import
+ * (`as:`) is still found.
  */
 function protectedCoordinates(sdl: string): Map<string, string[]> {
   const document = parse(sdl);
-  const names = new Map<string, string>();
-  for (const definition of document.definitions) {
-    if (definition.kind !== Kind.SCHEMA_DEFINITION && definition.kind !== Kind.SCHEMA_EXTENSION)
-      continue;
-    for (const link of definition.directives ?? []) {
-      if (link.name.value !== 'link') continue;
-      const args = Object.fromEntries(
-        (link.arguments ?? []).map((arg) => [arg.name.value, valueFromASTUntyped(arg.value)]),
-      );
-      const spec = /\/([^/]+)\/v[\d.]+$/.exec(String(args['url']))?.[1];
-      if (spec && SECURITY_SPECS.includes(spec)) names.set(String(args['as'] ?? spec), spec);
-    }
-  }
+  const names = new Map(
+    prepareSupergraph(sdl).securityFeatures.map((feature) => [
+      feature.name,
+      /\/([^/]+)\/v[\d.]+$/.exec(feature.url)?.[1] ?? feature.name,
+    ]),
+  );
   const found = new Map<string, string[]>();
   const note = (coordinate: string, directives: readonly ConstDirectiveNode[] | undefined) => {
     const specs = (directives ?? []).flatMap((d) => names.get(d.name.value) ?? []);

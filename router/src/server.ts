@@ -36,12 +36,18 @@ const MAX_VALIDATION_ERRORS = 5;
 const SANDBOX_DOCUMENT = `# 1. Run Login (as "user"; the admin is admin / a), and copy accessToken.
 # 2. Open Headers below, add  Authorization: Bearer <accessToken>
 # 3. Run MyOrders, or CreateOrder and then MyOrders again.
+# 4. After 15 minutes the access token expires: paste refreshToken into Refresh and run it.
 mutation Login {
   login(username: "user", password: "u") {
     accessToken
     expiresIn
+    refreshToken
     user { id username role }
   }
+}
+
+mutation Refresh {
+  refreshToken(token: "<refreshToken>") { accessToken refreshToken }
 }
 
 query MyOrders {

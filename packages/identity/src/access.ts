@@ -24,6 +24,31 @@ export function meetsRequirement(
   return requirement.scopes.some((group) => group.every((scope) => held.has(scope)));
 }
 
+/** The names the two directives go by in a schema (they depend on its `@link`s). */
+export interface RequirementDirectiveNames {
+  readonly authenticated: readonly string[];
+  readonly requiresScopes: readonly string[];
+}
+
+/**
+ * The caller requirement that `directives` (of a field or a type) declare, or undefined for none.
+ * `where` names the schema coordinate in startup errors.
+ */
+export function readCallerRequirement(
+  directives: readonly ConstDirectiveNode[],
+  names: RequirementDirectiveNames,
+  where: string,
+): CallerRequirement | undefined {
+  let authenticated = false;
+  let scopes: string[][] | undefined;
+  for (const directive of directives) {
+    if (names.authenticated.includes(directive.name.value)) authenticated = true;
+    if (names.requiresScopes.includes(directive.name.value))
+      scopes = readStringGroups(directive, 'scopes', where);
+  }
+  return authenticated || scopes ? { authenticated, scopes } : undefined;
+}
+
 /**
  * Reads a `[[String!]!]!` argument, as `@requiresScopes(scopes:)` and `@policy(policies:)` take.
  * Throws at startup, naming the schema coordinate, when the SDL gives anything else.

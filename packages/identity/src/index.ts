@@ -16,4 +16,10 @@ export {
   type VerifyRequestInput,
   type VerifyResult,
 } from './signature.js';
-export { meetsRequirement, readStringGroups, type CallerRequirement } from './access.js';
+export {
+  meetsRequirement,
+  readCallerRequirement,
+  readStringGroups,
+  type CallerRequirement,
+  type RequirementDirectiveNames,
+} from './access.js';

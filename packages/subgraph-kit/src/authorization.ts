@@ -10,6 +10,7 @@ import {
 } from 'graphql';
 import {
   meetsRequirement,
+  readCallerRequirement,
   readStringGroups,
   type CallerRequirement,
   type Identity,
@@ -60,18 +61,13 @@ const DIRECTIVE_NAMES = {
 };
 
 function readRules(directives: readonly ConstDirectiveNode[], where: string): Rules | undefined {
-  let authenticated = false;
-  let scopes: string[][] | undefined;
-  let policies: string[][] | undefined;
-  for (const directive of directives) {
-    const name = directive.name.value;
-    if (DIRECTIVE_NAMES.authenticated.includes(name)) authenticated = true;
-    else if (DIRECTIVE_NAMES.requiresScopes.includes(name))
-      scopes = readStringGroups(directive, 'scopes', where);
-    else if (DIRECTIVE_NAMES.policy.includes(name))
-      policies = readStringGroups(directive, 'policies', where);
-  }
-  return authenticated || scopes || policies ? { authenticated, scopes, policies } : undefined;
+  const caller = readCallerRequirement(directives, DIRECTIVE_NAMES, where);
+  const policy = directives.find((directive) =>
+    DIRECTIVE_NAMES.policy.includes(directive.name.value),
+  );
+  const policies = policy && readStringGroups(policy, 'policies', where);
+  if (!caller && !policies) return undefined;
+  return { authenticated: caller?.authenticated ?? false, scopes: caller?.scopes, policies };
 }
 
 function typeDirectives(type: GraphQLObjectType): ConstDirectiveNode[] {

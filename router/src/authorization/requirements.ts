@@ -10,7 +10,7 @@ import {
   type GraphQLNamedType,
   type GraphQLSchema,
 } from 'graphql';
-import { readStringGroups, type CallerRequirement } from '@supergraph/identity';
+import { readCallerRequirement, type CallerRequirement } from '@supergraph/identity';
 import type { SecurityFeature } from '../supergraph.js';
 
 const AUTHENTICATED_SPEC = 'https://specs.apollo.dev/authenticated/';
@@ -47,15 +47,13 @@ export function readAccessRequirements(
   const requiresScopes = features.find((f) => f.url.startsWith(REQUIRES_SCOPES_SPEC))?.name;
   const declared = new Map<string, CallerRequirement>();
 
+  const names = {
+    authenticated: authenticated === undefined ? [] : [authenticated],
+    requiresScopes: requiresScopes === undefined ? [] : [requiresScopes],
+  };
   const read = (directives: readonly ConstDirectiveNode[] | undefined, where: string) => {
-    let needsLogin = false;
-    let scopes: string[][] | undefined;
-    for (const directive of directives ?? []) {
-      if (directive.name.value === authenticated) needsLogin = true;
-      if (directive.name.value === requiresScopes)
-        scopes = readStringGroups(directive, 'scopes', where);
-    }
-    if (needsLogin || scopes) declared.set(where, { authenticated: needsLogin, scopes });
+    const requirement = readCallerRequirement(directives ?? [], names, where);
+    if (requirement) declared.set(where, requirement);
   };
 
   for (const definition of supergraph.definitions) {
