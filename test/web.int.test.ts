@@ -6,6 +6,8 @@ import { decodeJwt, SignJWT } from 'jose';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createServer, type ViteDevServer } from 'vite';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { expectError, expectOk } from './expect.js';
 import { startGraph, type RunningGraph } from './graph.js';
 
 /**
@@ -16,12 +18,24 @@ import { startGraph, type RunningGraph } from './graph.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const appRoot = join(root, 'examples/web');
 const resultsDir = join(root, 'test-results');
-/** The hashes the router accepts: graphql-codegen's manifest for the app, `sha256:` dropped. */
-const manifest = new Set(
-  Object.keys(
-    Object(JSON.parse(readFileSync(join(appRoot, 'src/gql/persisted-documents.json'), 'utf8'))),
-  ).map((key) => key.replace(/^sha256:/, '')),
-);
+/** graphql-codegen's manifest for the app: `sha256:<hash>` to document. */
+const documents = z
+  .record(z.string(), z.string())
+  .parse(JSON.parse(readFileSync(join(appRoot, 'src/gql/persisted-documents.json'), 'utf8')));
+/** The hashes the router accepts: the manifest's, `sha256:` dropped. */
+const manifest = new Set(Object.keys(documents).map((key) => key.replace(/^sha256:/, '')));
+
+/**
+ * The app's own text of an operation: what the router, in enforce mode, runs for a test that
+ * sends query text rather than a hash.
+ */
+function documentOf(operationName: string): string {
+  const document = Object.values(documents).find((text) =>
+    new RegExp(`^(query|mutation) ${operationName}\\b`).test(text),
+  );
+  if (document === undefined) throw new Error(`${operationName} is not in the manifest`);
+  return document;
+}
 
 /**
  * The browser: Debian's chromium on these machines, CHROMIUM_PATH (or a usual install) elsewhere.
@@ -43,8 +57,13 @@ if (!executablePath) {
   );
 }
 
-// Where the app keeps its session; keep in sync with examples/web/src/session.ts.
+// Where the app keeps its session, and what of it the tests read; keep in sync with
+// examples/web/src/session.ts.
 const SESSION_KEY = 'supergraph.session';
+const StoredSession = z.looseObject({ token: z.string(), refreshToken: z.string() });
+
+/** Access tokens of the second graph live this long, so that tests can see them expire. */
+const SHORT_TTL_SECONDS = 3;
 
 // Bounded waits: a missing element fails the test in seconds, not at the 30 s test timeout.
 const WAIT = { timeout: 5_000 };
@@ -53,11 +72,18 @@ let graph: RunningGraph;
 let vite: ViteDevServer;
 let browser: Browser;
 let appUrl: string;
+/**
+ * A second graph, whose access tokens expire after SHORT_TTL_SECONDS and whose router allows no
+ * clock skew, with the app served in front of it at `shortAppUrl`: for the tests that wait for a
+ * token to expire. The others would meet refreshes they do not expect.
+ */
+let shortGraph: RunningGraph;
+let shortVite: ViteDevServer;
+let shortAppUrl: string;
 
-beforeAll(async () => {
-  if (!executablePath) return;
-  graph = await startGraph('web', { routerEnv: { PERSISTED_DOCUMENTS_MODE: 'enforce' } });
-  vite = await createServer({
+/** Serves the app as `npm run web` does, proxying /graphql to `graph`'s router. */
+async function serveApp(graph: RunningGraph): Promise<{ vite: ViteDevServer; url: string }> {
+  const vite = await createServer({
     root: appRoot,
     // The app's vite.config.ts only sets the proxy, which must point at this file's router.
     configFile: false,
@@ -74,7 +100,20 @@ beforeAll(async () => {
   await vite.listen();
   const url = vite.resolvedUrls?.local[0];
   if (!url) throw new Error('the Vite dev server did not report its URL');
-  appUrl = url;
+  return { vite, url };
+}
+
+beforeAll(async () => {
+  if (!executablePath) return;
+  [graph, shortGraph] = await Promise.all([
+    startGraph('web', { routerEnv: { PERSISTED_DOCUMENTS_MODE: 'enforce' } }),
+    startGraph('web_short', {
+      routerEnv: { PERSISTED_DOCUMENTS_MODE: 'enforce', JWT_CLOCK_TOLERANCE_SECONDS: '0' },
+      usersEnv: { JWT_TTL_SECONDS: String(SHORT_TTL_SECONDS) },
+    }),
+  ]);
+  ({ vite, url: appUrl } = await serveApp(graph));
+  ({ vite: shortVite, url: shortAppUrl } = await serveApp(shortGraph));
   browser = await chromium.launch({
     executablePath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -85,7 +124,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await browser?.close();
   await vite?.close();
+  await shortVite?.close();
   await graph?.stop();
+  await shortGraph?.stop();
 });
 
 let context: BrowserContext;
@@ -124,8 +165,8 @@ function expectNoProblems(expected: RegExp[] = []): void {
   expect(unexpected).toEqual([]);
 }
 
-async function logIn(username: string, password: string): Promise<void> {
-  await page.goto(appUrl);
+async function logIn(username: string, password: string, url = appUrl): Promise<void> {
+  await page.goto(url);
   await page.getByTestId('login-username').fill(username);
   await page.getByTestId('login-password').fill(password);
   await page.getByTestId('login-submit').click();
@@ -153,6 +194,27 @@ async function placeOrder(item: string, address: string): Promise<void> {
 function sessionStorageItem(key: string): Promise<unknown> {
   return page.evaluate(`sessionStorage.getItem(${JSON.stringify(key)})`);
 }
+
+/** The session the page has stored: its tokens, and whatever else it keeps. */
+async function storedSession(): Promise<z.infer<typeof StoredSession>> {
+  const stored = await sessionStorageItem(SESSION_KEY);
+  if (typeof stored !== 'string') throw new Error(`no ${SESSION_KEY} in sessionStorage`);
+  return StoredSession.parse(JSON.parse(stored));
+}
+
+/**
+ * Waits until the router refuses `accessToken` as expired. jose refuses it from second `exp`
+ * on, and the short graph's router allows no clock skew.
+ */
+async function untilExpired(accessToken: string): Promise<void> {
+  const { exp } = decodeJwt(accessToken);
+  if (exp === undefined) throw new Error('the access token has no exp');
+  const wait = exp * 1000 - Date.now() + 250;
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
+/** How many requests for `name` the page has sent. */
+const sentCount = (name: string) => sent.filter((body) => operationName(body) === name).length;
 
 const orderItems = () => page.getByTestId('order-item').allTextContents();
 const message = () => page.getByTestId('message');
@@ -206,6 +268,20 @@ describe.skipIf(!executablePath)('the web app', () => {
     expect(await message().isVisible()).toBe(true);
     expect(await page.getByTestId('login-form').isVisible()).toBe(true);
     expect(await page.getByTestId('home').count()).toBe(0);
+    expectNoProblems();
+  });
+
+  it("passes on the server's words when logins are throttled", async () => {
+    // Five failures lock a username (the users subgraph's default), known or not.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await logIn('nobody-here', 'not-the-password');
+      await expect.poll(() => message().textContent(), WAIT).toBe('Wrong username or password.');
+    }
+    await logIn('nobody-here', 'not-the-password');
+    await expect
+      .poll(() => message().textContent(), WAIT)
+      .toMatch(/^Too many failed login attempts\. Wait \d+ seconds, then try again\.$/);
+    expect(await page.getByTestId('login-form').isVisible()).toBe(true);
     expectNoProblems();
   });
 
@@ -276,14 +352,16 @@ describe.skipIf(!executablePath)('the web app', () => {
     await logIn('user', 'u');
     await ordersLoaded();
     // Swap the stored token for one that expired a minute ago, otherwise as the users subgraph
-    // issues them, and come back to the page: the router refuses it with a 401.
-    const stored = await sessionStorageItem(SESSION_KEY);
-    if (typeof stored !== 'string') throw new Error(`no ${SESSION_KEY} in sessionStorage`);
-    const session: unknown = JSON.parse(stored);
-    if (typeof session !== 'object' || session === null || !('token' in session)) {
-      throw new Error(`unexpected session: ${stored}`);
-    }
-    const { sub } = decodeJwt(String(session.token));
+    // issues them, and come back to the page: the router refuses it with a 401. The session's
+    // refresh token was revoked meanwhile (a logout in another tab, say), so the page's refresh
+    // is refused too, and the session is over.
+    const session = await storedSession();
+    expectOk(
+      await graph.request(graph.routerUrl, documentOf('Logout'), {
+        variables: { refreshToken: session.refreshToken },
+      }),
+    );
+    const { sub } = decodeJwt(session.token);
     const now = Math.floor(Date.now() / 1000);
     const expired = await new SignJWT({ role: 'USER' })
       .setProtectedHeader({ alg: graph.signingKey.alg, kid: graph.signingKey.kid, typ: 'at+jwt' })
@@ -306,8 +384,44 @@ describe.skipIf(!executablePath)('the web app', () => {
     expect(await page.getByTestId('login-form').isVisible()).toBe(true);
     expect(await page.getByTestId('home').count()).toBe(0);
     expect(await sessionStorageItem(SESSION_KEY)).toBeNull();
+    // It tried the refresh token, once, before giving up.
+    expect(sentCount('RefreshToken')).toBe(1);
     // Chromium logs every 4xx response; this one is the point of the test.
     expectNoProblems([/status of 401/]);
+  });
+
+  it('revokes the session on the server when the person logs out', async () => {
+    await logIn('user', 'u');
+    await ordersLoaded();
+    const { refreshToken } = await storedSession();
+
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-form').waitFor(WAIT);
+    expect(await sessionStorageItem(SESSION_KEY)).toBeNull();
+
+    // The refresh token the page held is worthless now, to the page or to anyone who copied it.
+    const response = await graph.request(graph.routerUrl, documentOf('RefreshToken'), {
+      variables: { token: refreshToken },
+    });
+    expectError(response, 'UNAUTHENTICATED', /log in again/i);
+    expect(response.body.data).toBeNull();
+    expectNoProblems();
+  });
+
+  it('logs out here even when the server cannot be told', async () => {
+    await logIn('user', 'u');
+    await ordersLoaded();
+    await page.route('**/graphql', (route) => route.abort('connectionrefused'));
+
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-form').waitFor(WAIT);
+    expect(sentCount('Logout')).toBe(1);
+    expect(await sessionStorageItem(SESSION_KEY)).toBeNull();
+    expect(await message().isVisible()).toBe(false);
+    await page.unroute('**/graphql');
+    await page.reload();
+    await page.getByTestId('login-form').waitFor(WAIT);
+    expectNoProblems([/ERR_CONNECTION_REFUSED/]);
   });
 
   it('says "Cannot reach the server." when the network fails', async () => {
@@ -321,6 +435,123 @@ describe.skipIf(!executablePath)('the web app', () => {
     // Still logged in: a network failure is not a reason to end the session.
     expect(await page.getByTestId('home').isVisible()).toBe(true);
     expectNoProblems([/ERR_CONNECTION_REFUSED/]);
+  });
+});
+
+describe.skipIf(!executablePath)('the web app, as access tokens expire', () => {
+  it('refreshes an access token that expired while the page was open: the next action just works', async () => {
+    await logIn('user', 'u', shortAppUrl);
+    await ordersLoaded();
+    const before = await storedSession();
+    await untilExpired(before.token);
+
+    const item = `Hourglass ${randomUUID().slice(0, 8)}`;
+    await placeOrder(item, '4 Clock Tower Road');
+    expect((await orderItems())[0]).toBe(item);
+    expect(await page.getByTestId('home').isVisible()).toBe(true);
+    expect(await message().isVisible()).toBe(false);
+    // Refused once as expired, one refresh, the same request again; never a second login.
+    expect(sent.map((body) => operationName(body))).toEqual([
+      'Login',
+      'MyOrders',
+      'CreateOrder',
+      'RefreshToken',
+      'CreateOrder',
+    ]);
+    // Both tokens were replaced: the refresh token rotated.
+    const after = await storedSession();
+    expect(after.token).not.toBe(before.token);
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+    // Chromium logs the 401 that set the refresh off.
+    expectNoProblems([/status of 401/]);
+  });
+
+  it('refreshes once for requests that find the token expired together', async () => {
+    await logIn('admin', 'a', shortAppUrl);
+    await ordersLoaded();
+    await page.getByTestId('users-section').waitFor(WAIT);
+    const before = await storedSession();
+    await untilExpired(before.token);
+
+    // The home page asks for My orders and Users at once, both with the expired token. A second
+    // refresh with the same refresh token would be a reuse, and the server would end the session.
+    await page.reload();
+    await ordersLoaded();
+    await expect
+      .poll(() => page.getByTestId('user-username').allTextContents(), WAIT)
+      .toEqual(expect.arrayContaining(['admin', 'user']));
+    expect(sentCount('RefreshToken')).toBe(1);
+    expect(sentCount('MyOrders')).toBe(3);
+    expect(sentCount('Users')).toBe(3);
+    expect(await page.getByTestId('home').isVisible()).toBe(true);
+    expect(await message().isVisible()).toBe(false);
+    expect((await storedSession()).refreshToken).not.toBe(before.refreshToken);
+    expectNoProblems([/status of 401/]);
+  });
+
+  it('does not refresh again for a request refused before the refresh, answered after it', async () => {
+    await logIn('admin', 'a', shortAppUrl);
+    await ordersLoaded();
+    await page.getByTestId('users-section').waitFor(WAIT);
+    const before = await storedSession();
+    await untilExpired(before.token);
+
+    // Hold back the 401 to Users until the page has refreshed and retried My orders. The page
+    // must then retry Users with the token it already has: refreshing again with the refresh
+    // token it just spent would be a reuse, and the server would end the session.
+    let myOrders = 0;
+    const retried = page.waitForRequest(
+      (request) => operationName(request.postDataJSON()) === 'MyOrders' && ++myOrders === 2,
+    );
+    let heldBack = false;
+    await page.route('**/graphql', async (route) => {
+      if (heldBack || operationName(route.request().postDataJSON()) !== 'Users') {
+        return route.continue();
+      }
+      heldBack = true;
+      const response = await route.fetch();
+      await retried;
+      return route.fulfill({ response });
+    });
+    await page.reload();
+    await ordersLoaded();
+    await expect
+      .poll(() => page.getByTestId('user-username').allTextContents(), WAIT)
+      .toEqual(expect.arrayContaining(['admin', 'user']));
+    expect(heldBack).toBe(true);
+    expect(sentCount('RefreshToken')).toBe(1);
+    expect(sentCount('Users')).toBe(3);
+    expect(await page.getByTestId('home').isVisible()).toBe(true);
+    expect(await message().isVisible()).toBe(false);
+    expectNoProblems([/status of 401/]);
+  });
+
+  it('stays logged in when a refresh gets no answer, and refreshes on the next try', async () => {
+    await logIn('user', 'u', shortAppUrl);
+    await ordersLoaded();
+    const before = await storedSession();
+    await untilExpired(before.token);
+
+    await page.route('**/graphql', (route) =>
+      operationName(route.request().postDataJSON()) === 'RefreshToken'
+        ? route.abort('connectionrefused')
+        : route.continue(),
+    );
+    const item = `Sundial ${randomUUID().slice(0, 8)}`;
+    await page.getByTestId('new-order-item').fill(item);
+    await page.getByTestId('new-order-address').fill('5 Noon Street');
+    await page.getByTestId('new-order-submit').click();
+    await expect.poll(() => message().textContent(), WAIT).toBe('Cannot reach the server.');
+    // The refresh token never reached the server, so it is as good as before: keep it.
+    expect(await page.getByTestId('home').isVisible()).toBe(true);
+    expect(await storedSession()).toEqual(before);
+
+    await page.unroute('**/graphql');
+    await page.getByTestId('new-order-submit').click();
+    await expect.poll(async () => (await orderItems())[0], WAIT).toBe(item);
+    expect(sentCount('RefreshToken')).toBe(2);
+    expect((await storedSession()).refreshToken).not.toBe(before.refreshToken);
+    expectNoProblems([/status of 401/, /ERR_CONNECTION_REFUSED/]);
   });
 });
 

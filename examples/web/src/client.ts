@@ -1,6 +1,7 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { DocumentNode } from 'graphql';
-import { loadSession } from './session.js';
+import { LogoutDocument, RefreshTokenDocument } from './operations.js';
+import { clearSession, loadSession, saveSession, sessionFrom, type Session } from './session.js';
 
 /**
  * Codes the page tells apart. The server's come from `extensions.code`; NETWORK_ERROR and
@@ -12,6 +13,8 @@ export type ErrorCode =
   | 'BAD_USER_INPUT'
   | 'PERSISTED_QUERY_NOT_FOUND'
   | 'PERSISTED_QUERY_NOT_IN_LIST'
+  | 'LOGIN_THROTTLED'
+  | 'SERVICE_UNAVAILABLE'
   | 'NETWORK_ERROR'
   | 'BAD_RESPONSE'
   | 'UNKNOWN';
@@ -25,16 +28,31 @@ export class ApiError extends Error {
     message: string,
     /** The HTTP status, or null when no response arrived. */
     readonly status: number | null,
+    /**
+     * The router's `extensions.reason` for a refused access token: `expired`, `invalid` or
+     * `malformed-header` (router/src/auth/accessTokens.ts). Its `WWW-Authenticate` header says
+     * `invalid_token` for the first two alike, so this is what tells an expired token apart.
+     */
+    readonly reason: string | null = null,
   ) {
     super(message);
   }
 }
 
 /**
- * Runs one of the app's operations through the router. Only the document's hash is sent (the
- * "trusted documents" protocol, Apollo's persisted-query extension): the router looks the text up
- * in the manifest graphql-codegen wrote, and in enforce mode refuses anything not in it, so this
- * page cannot be used to send arbitrary queries with a user's token.
+ * The refresh in flight, shared: a refresh token works once, and the server takes a second use
+ * of one for theft and revokes the whole session, so two requests that find their access token
+ * expired must not each refresh.
+ */
+let renewing: Promise<Session> | null = null;
+
+/**
+ * Runs one of the app's operations through the router, as the logged-in user if there is one.
+ *
+ * When the router refuses the access token because it expired, trades the refresh token for a
+ * new pair (one refresh, shared by every request that needs it) and retries the request once
+ * with the new access token. The caller sees only the retry's outcome. When the refresh is
+ * refused the session is over: it is cleared and the UNAUTHENTICATED error is passed on.
  *
  * Resolves with `data` when there are no errors; otherwise rejects with an {@link ApiError}
  * carrying the first error's code.
@@ -43,11 +61,94 @@ export async function request<TResult, TVariables>(
   document: TypedDocumentNode<TResult, TVariables>,
   variables: TVariables,
 ): Promise<TResult> {
-  const token = loadSession()?.token;
+  // A refresh is on its way: wait for its token rather than send one known to be expired.
+  if (renewing) await renewing.catch(() => undefined);
+  const session = loadSession();
+  try {
+    return await send(document, variables, { token: session?.token });
+  } catch (error) {
+    if (session === null || !isExpiredToken(error)) throw error;
+    const renewed = await renewSession(session.token);
+    // Once only: a second refusal ends the session like any other (main.ts, `fail`).
+    return send(document, variables, { token: renewed.token });
+  }
+}
+
+/**
+ * Logs out: forgets the session in this tab and revokes it on the server, so that its refresh
+ * token is worthless to anyone who copied it. Best effort: the session is gone from this tab
+ * whatever the server answers, or if it cannot be reached.
+ */
+export async function logOut(): Promise<void> {
+  // Let a refresh in flight land first, so that the token revoked is the newest one.
+  if (renewing) await renewing.catch(() => undefined);
+  const session = loadSession();
+  clearSession();
+  if (session === null) return;
+  try {
+    // keepalive: the request outlives the page, should the tab be closed right after the click.
+    await send(LogoutDocument, { refreshToken: session.refreshToken }, { keepalive: true });
+  } catch (error) {
+    // Nothing more to do: the refresh token is forgotten here, and expires on its own.
+    if (!(error instanceof ApiError)) throw error;
+  }
+}
+
+/** A session whose access token is newer than `expiredToken`, refreshing only if need be. */
+function renewSession(expiredToken: string): Promise<Session> {
+  const current = loadSession();
+  // Another request refreshed while this one was on its way: retry with that token. Sending the
+  // refresh token it spent would be a reuse.
+  if (current !== null && current.token !== expiredToken) return Promise.resolve(current);
+  renewing ??= refresh(current).finally(() => {
+    renewing = null;
+  });
+  return renewing;
+}
+
+async function refresh(session: Session | null): Promise<Session> {
+  if (session === null) throw new ApiError('UNAUTHENTICATED', 'Not logged in.', null);
+  let renewed: Session;
+  try {
+    // No Authorization header: the access token is expired, and the router would refuse it.
+    const { refreshToken } = await send(RefreshTokenDocument, { token: session.refreshToken });
+    renewed = sessionFrom(refreshToken);
+  } catch (error) {
+    // Refused: the refresh token expired, was revoked (a logout elsewhere, a new password) or
+    // was used already. Anything else (no answer, a server that is down) says nothing about the
+    // token, so the session stays and the next request tries again; if this refresh did reach
+    // the server, that attempt is a reuse and is refused, which ends the session then.
+    if (error instanceof ApiError && error.code === 'UNAUTHENTICATED') clearSession();
+    throw error;
+  }
+  // The session ended while the refresh was on its way: do not bring it back.
+  if (loadSession()?.refreshToken !== session.refreshToken) {
+    throw new ApiError('UNAUTHENTICATED', 'Not logged in.', null);
+  }
+  saveSession(renewed);
+  return renewed;
+}
+
+function isExpiredToken(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 401 && error.reason === 'expired';
+}
+
+/**
+ * Sends one operation, with `token` as the Bearer token if given. Only the document's hash is
+ * sent (the "trusted documents" protocol, Apollo's persisted-query extension): the router looks
+ * the text up in the manifest graphql-codegen wrote, and in enforce mode refuses anything not in
+ * it, so this page cannot be used to send arbitrary queries with a user's token.
+ */
+async function send<TResult, TVariables>(
+  document: TypedDocumentNode<TResult, TVariables>,
+  variables: TVariables,
+  { token, keepalive = false }: { token?: string | undefined; keepalive?: boolean } = {},
+): Promise<TResult> {
   let response: Response;
   try {
     response = await fetch('/graphql', {
       method: 'POST',
+      keepalive,
       headers: {
         'content-type': 'application/json',
         accept: 'application/graphql-response+json, application/json',
@@ -93,7 +194,8 @@ export async function request<TResult, TVariables>(
     const extensions = isRecord(error) && isRecord(error['extensions']) ? error['extensions'] : {};
     // A 401 is the router refusing the token itself, whatever code the body carries.
     const code = response.status === 401 ? 'UNAUTHENTICATED' : toErrorCode(extensions['code']);
-    throw new ApiError(code, message, response.status);
+    const reason = typeof extensions['reason'] === 'string' ? extensions['reason'] : null;
+    throw new ApiError(code, message, response.status, reason);
   }
 
   const data = body['data'];
@@ -148,6 +250,8 @@ function toErrorCode(code: unknown): ErrorCode {
     case 'BAD_USER_INPUT':
     case 'PERSISTED_QUERY_NOT_FOUND':
     case 'PERSISTED_QUERY_NOT_IN_LIST':
+    case 'LOGIN_THROTTLED':
+    case 'SERVICE_UNAVAILABLE':
       return code;
     default:
       return 'UNKNOWN';

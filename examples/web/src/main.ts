@@ -1,12 +1,12 @@
 import './style.css';
-import { ApiError, request } from './client.js';
+import { ApiError, logOut, request } from './client.js';
 import {
   CreateOrderDocument,
   LoginDocument,
   MyOrdersDocument,
   UsersDocument,
 } from './operations.js';
-import { clearSession, loadSession, saveSession, type Session } from './session.js';
+import { clearSession, loadSession, saveSession, sessionFrom, type Session } from './session.js';
 
 const ORDERS_PAGE_SIZE = 10;
 const USERS_PAGE_SIZE = 20;
@@ -64,7 +64,7 @@ function showLogin(notice: string | null = null): void {
         username: username.value,
         password: password.value,
       });
-      const session: Session = { token: login.accessToken, user: login.user };
+      const session = sessionFrom(login);
       saveSession(session);
       showHome(session);
     } catch (error) {
@@ -88,8 +88,9 @@ function showLogin(notice: string | null = null): void {
 function showHome(session: Session): void {
   const logout = el('button', { type: 'button', 'data-testid': 'logout' }, 'Log out');
   logout.addEventListener('click', () => {
-    clearSession();
-    showLogin();
+    logout.disabled = true;
+    // logOut forgets the session whether or not the server could revoke it.
+    void logOut().finally(() => showLogin());
   });
   const header = el(
     'header',
@@ -289,8 +290,10 @@ function pagedList<TNode>(options: {
 // --- Errors --------------------------------------------------------------------------------------
 
 /**
- * A request made while logged in failed. A refused token (expired, or signed with a key the
- * router no longer trusts) means the session is over: back to the login form, saying why.
+ * A request made while logged in failed. UNAUTHENTICATED here means the session is over: the
+ * access token expired and the refresh token was refused too (client.ts has tried it), or the
+ * token was refused for another reason (signed with a key the router no longer trusts). Back to
+ * the login form, saying why.
  * `from` is the part of the page that asked; if it is gone (the person logged out meanwhile, or
  * another request already ended the session) the answer no longer matters.
  */
@@ -317,8 +320,12 @@ function report(error: unknown): void {
     case 'FORBIDDEN':
       return say('You are not allowed to do that.');
     case 'BAD_USER_INPUT':
-      // The server writes these for people ("\"item\" needs 1 to 200 characters.").
+    case 'LOGIN_THROTTLED':
+      // The server writes these for people ("\"item\" needs 1 to 200 characters.", "Wait 30
+      // seconds, then try again.").
       return say(error.message);
+    case 'SERVICE_UNAVAILABLE':
+      return say('Part of the service is unavailable right now. Try again shortly.');
     case 'UNAUTHENTICATED':
       return say(SESSION_EXPIRED);
     case 'PERSISTED_QUERY_NOT_FOUND':

@@ -10,6 +10,7 @@ export const LoginDocument = graphql(`
     login(username: $username, password: $password) {
       accessToken
       expiresIn
+      refreshToken
       user {
         id
         username
@@ -17,6 +18,33 @@ export const LoginDocument = graphql(`
         role
       }
     }
+  }
+`);
+
+/**
+ * Trades the session's refresh token for a new access token and a new refresh token. The one
+ * sent stops working, and sending it again revokes the whole session (see client.ts).
+ */
+export const RefreshTokenDocument = graphql(`
+  mutation RefreshToken($token: String!) {
+    refreshToken(token: $token) {
+      accessToken
+      expiresIn
+      refreshToken
+      user {
+        id
+        username
+        fullName
+        role
+      }
+    }
+  }
+`);
+
+/** Revokes the session's refresh tokens on the server. */
+export const LogoutDocument = graphql(`
+  mutation Logout($refreshToken: String!) {
+    logout(refreshToken: $refreshToken)
   }
 `);
 

@@ -1,8 +1,12 @@
 import type { Role } from './gql/graphql.js';
 
-/** Who is logged in: the access token the router checks, and the user it belongs to. */
+/**
+ * Who is logged in: the access token the router checks, the refresh token that gets the next one
+ * when it expires (client.ts), and the user they belong to.
+ */
 export interface Session {
   readonly token: string;
+  readonly refreshToken: string;
   readonly user: {
     readonly id: string;
     readonly username: string;
@@ -11,9 +15,21 @@ export interface Session {
   };
 }
 
-// sessionStorage, not localStorage: the token dies with the tab instead of lingering on the
-// machine, and a second tab logs in on its own. The router still checks every request, so a
-// tampered value (say, a role changed to ADMIN) only changes what the page tries to show.
+// sessionStorage, not localStorage: the tokens die with the tab instead of lingering on the
+// machine, and a second tab logs in on its own, with a refresh token of its own, so two tabs
+// never race to rotate one token (the loser's reuse would revoke the session). A duplicated tab
+// starts with a copy, though: once both have refreshed, the second one's reuse revokes the
+// session, and both tabs go back to the login form.
+//
+// The tradeoff: any script running on this origin can read both tokens, and the refresh token
+// lives 30 days, not 15 minutes. Keeping it out of JavaScript's reach would take an HttpOnly
+// cookie set by a server of our own in front of the API, which returns tokens in the response
+// body. What limits the damage here: trusted documents (a stolen access token runs only this
+// page's operations), and rotation with reuse detection (once the thief or this page uses the
+// refresh token, the other's next refresh revokes the session).
+//
+// The router still checks every request, so a tampered value (say, a role changed to ADMIN)
+// only changes what the page tries to show.
 const KEY = 'supergraph.session';
 
 /** The stored session, or null when there is none or it is not one this app wrote. */
@@ -29,12 +45,24 @@ export function loadSession(): Session | null {
   return isSession(value) ? value : null;
 }
 
-/** Remembers a fresh login for this tab. */
+/** Remembers a fresh login, or the token pair a refresh returned, for this tab. */
 export function saveSession(session: Session): void {
   sessionStorage.setItem(KEY, JSON.stringify(session));
 }
 
-/** Forgets the login: on logout, and when the router says the token is no good. */
+/** The session that `login` or `refreshToken` returned. */
+export function sessionFrom(payload: {
+  readonly accessToken: string;
+  readonly refreshToken: string;
+  readonly user: Session['user'];
+}): Session {
+  return { token: payload.accessToken, refreshToken: payload.refreshToken, user: payload.user };
+}
+
+/**
+ * Forgets the login: on logout, when the router refuses the access token for any reason but
+ * expiry, and when a refresh is refused.
+ */
 export function clearSession(): void {
   sessionStorage.removeItem(KEY);
 }
@@ -42,6 +70,14 @@ export function clearSession(): void {
 function isSession(value: unknown): value is Session {
   if (typeof value !== 'object' || value === null) return false;
   if (!('token' in value) || typeof value.token !== 'string' || value.token === '') return false;
+  // A session stored before refresh tokens has none: log in again rather than half a session.
+  if (
+    !('refreshToken' in value) ||
+    typeof value.refreshToken !== 'string' ||
+    value.refreshToken === ''
+  ) {
+    return false;
+  }
   if (!('user' in value) || typeof value.user !== 'object' || value.user === null) return false;
   const user = value.user;
   return (
