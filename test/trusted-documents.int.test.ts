@@ -1,29 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { at, expectError } from './expect.js';
 import { startGraph, type GraphQLResponse, type RunningGraph } from './graph.js';
+import { persistedDocument, persistedDocuments } from './manifest.js';
 
 /**
  * Trusted documents (issue #3): the router runs operations by hash from the manifest that
  * graphql-codegen writes for the example app, and in `enforce` mode refuses anything else.
  */
-const manifest = new Map(
-  Object.entries(
-    JSON.parse(
-      readFileSync(
-        new URL('../examples/web/src/gql/persisted-documents.json', import.meta.url),
-        'utf8',
-      ),
-    ) as Record<string, string>,
-  ).map(([key, document]) => [key.replace(/^sha256:/, ''), document]),
-);
-
-function hashOf(operationName: string): string {
-  for (const [hash, document] of manifest) {
-    if (new RegExp(`^(query|mutation) ${operationName}\\b`).test(document)) return hash;
-  }
-  throw new Error(`${operationName} is not in the manifest`);
-}
+const manifest = persistedDocuments;
+const hashOf = (operationName: string) => persistedDocument(operationName).hash;
 
 function post(graph: RunningGraph, body: unknown, token?: string): Promise<GraphQLResponse> {
   return graph.post(

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeJwt, SignJWT } from 'jose';
@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { z } from 'zod';
 import { expectError, expectOk } from './expect.js';
 import { startGraph, type RunningGraph } from './graph.js';
+import { persistedDocument, persistedDocuments } from './manifest.js';
 
 /**
  * The example web app (examples/web) in a real browser, against the real graph with trusted
@@ -18,23 +19,15 @@ import { startGraph, type RunningGraph } from './graph.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const appRoot = join(root, 'examples/web');
 const resultsDir = join(root, 'test-results');
-/** graphql-codegen's manifest for the app: `sha256:<hash>` to document. */
-const documents = z
-  .record(z.string(), z.string())
-  .parse(JSON.parse(readFileSync(join(appRoot, 'src/gql/persisted-documents.json'), 'utf8')));
-/** The hashes the router accepts: the manifest's, `sha256:` dropped. */
-const manifest = new Set(Object.keys(documents).map((key) => key.replace(/^sha256:/, '')));
+/** The hashes the router accepts. */
+const manifest = new Set(persistedDocuments.keys());
 
 /**
  * The app's own text of an operation: what the router, in enforce mode, runs for a test that
  * sends query text rather than a hash.
  */
 function documentOf(operationName: string): string {
-  const document = Object.values(documents).find((text) =>
-    new RegExp(`^(query|mutation) ${operationName}\\b`).test(text),
-  );
-  if (document === undefined) throw new Error(`${operationName} is not in the manifest`);
-  return document;
+  return persistedDocument(operationName).text;
 }
 
 /**

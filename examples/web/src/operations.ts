@@ -5,18 +5,25 @@ import { graphql } from './gql/index.js';
  * document (see src/gql/), and lists it in the persisted-documents manifest that the router's
  * safelist accepts: an operation that is not written here cannot run against a locked-down router.
  */
+/** What the page keeps of a login or a refresh: the tokens and who they are for. */
+export const SessionFieldsFragment = graphql(`
+  fragment SessionFields on AuthPayload {
+    accessToken
+    expiresIn
+    refreshToken
+    user {
+      id
+      username
+      fullName
+      role
+    }
+  }
+`);
+
 export const LoginDocument = graphql(`
   mutation Login($username: String!, $password: String!) {
     login(username: $username, password: $password) {
-      accessToken
-      expiresIn
-      refreshToken
-      user {
-        id
-        username
-        fullName
-        role
-      }
+      ...SessionFields
     }
   }
 `);
@@ -28,15 +35,7 @@ export const LoginDocument = graphql(`
 export const RefreshTokenDocument = graphql(`
   mutation RefreshToken($token: String!) {
     refreshToken(token: $token) {
-      accessToken
-      expiresIn
-      refreshToken
-      user {
-        id
-        username
-        fullName
-        role
-      }
+      ...SessionFields
     }
   }
 `);
