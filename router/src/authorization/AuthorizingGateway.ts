@@ -103,16 +103,16 @@ export class AuthorizingGateway implements GatewayInterface {
               .update(filtered.denied.join('\0'))
               .digest('hex'),
           });
-      return completeResponse(
-        resolverFree,
-        document,
+      return completeResponse({
+        schema: resolverFree,
+        original: document,
         operationName,
-        requestContext.request.variables,
+        variables: requestContext.request.variables,
         filtered,
         result,
         requirements,
         identity,
-      );
+      });
     };
   }
 }

@@ -41,7 +41,16 @@ function run(query: string, identity: Identity | null, data: Record<string, unkn
   // Through JSON, as a client sees it: errors become their serialized form.
   const response: ExecutionResult = JSON.parse(
     JSON.stringify(
-      completeResponse(schema, document, undefined, {}, filtered, result, requirements, identity),
+      completeResponse({
+        schema,
+        original: document,
+        operationName: undefined,
+        variables: {},
+        filtered,
+        result,
+        requirements,
+        identity,
+      }),
     ),
   );
   return { filtered, response };

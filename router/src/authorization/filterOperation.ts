@@ -95,16 +95,28 @@ export function filterOperation(
  * subgraphs answered. graphql-js does the walking: it executes the original operation over the
  * result, reading each field from the data by its response key.
  */
-export function completeResponse(
-  schema: GraphQLSchema,
-  original: DocumentNode,
-  operationName: string | null | undefined,
-  variables: Record<string, unknown> | undefined,
-  filtered: FilteredOperation,
-  result: ExecutionResult,
-  requirements: AccessRequirements,
-  identity: Identity | null,
-): ExecutionResult {
+export function completeResponse({
+  schema,
+  original,
+  operationName,
+  variables,
+  filtered,
+  result,
+  requirements,
+  identity,
+}: {
+  /** A schema without resolvers of its own, so that every field is read from `result`. */
+  schema: GraphQLSchema;
+  /** The operation as the caller sent it. */
+  original: DocumentNode;
+  operationName: string | null | undefined;
+  variables: Record<string, unknown> | undefined;
+  filtered: FilteredOperation;
+  /** What executing `filtered.document` gave. */
+  result: ExecutionResult;
+  requirements: AccessRequirements;
+  identity: Identity | null;
+}): ExecutionResult {
   // Nothing to lay the original operation over: the gateway's errors say why.
   if (result.data === null || result.data === undefined) return result;
   const denied = new Set(filtered.denied);
@@ -116,16 +128,18 @@ export function completeResponse(
   ) => {
     const value: unknown =
       typeof source === 'object' && source !== null
-        ? (source as Record<string, unknown>)[info.path.key]
+        ? Reflect.get(source, info.path.key)
         : undefined;
     if (value !== undefined) return value;
     // A key can also be missing because a subgraph failed; that stays a plain null, and the
     // gateway's own error says why.
-    const field = info.parentType.getFields()[info.fieldName];
-    if (field && denied.has(`${info.parentType.name}.${info.fieldName}`))
+    if (
+      denied.has(`${info.parentType.name}.${info.fieldName}`) ||
+      denied.has(getNamedType(info.returnType).name)
+    ) {
+      const field = info.parentType.getFields()[info.fieldName];
       throw unauthorized(info.parentType, field, requirements, identity);
-    if (denied.has(getNamedType(info.returnType).name))
-      throw unauthorized(info.parentType, field, requirements, identity);
+    }
     return null;
   };
 
