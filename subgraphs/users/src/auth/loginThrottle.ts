@@ -108,13 +108,22 @@ export interface LoginThrottle {
 }
 
 /**
+ * How many times an attempt judges a key anew after losing the next number to another attempt.
+ * Each lost claim means another attempt won one, so a burst at one key settles within its
+ * allowance; this bound only stops an endless burst from keeping a request busy.
+ */
+const MAX_CLAIM_ROUNDS = 10;
+
+/**
  * Login throttling per username and per client address, with its state in MongoDB so that every
  * users replica shares it.
  *
- * An attempt is filed first and judged after, against every attempt filed before it: twenty
- * logins in one request (aliases) or in twenty parallel requests cannot all pass a check that
- * ran before any of them counted. An attempt refused at that point is taken back, since it
- * checked no password; so is an address's successful one, so that people behind one NAT who
+ * An attempt is judged against the attempts filed before it, and then claims the next number of
+ * each key (db/loginThrottle.ts); an attempt that loses a number to a concurrent one judges the
+ * new state again. So fifteen logins in fifteen parallel requests (or fifteen aliases) check at
+ * most the allowance of passwords between them, and at least one, however they interleave. Keys
+ * are claimed in one order, username first, so that two attempts never each hold the key the
+ * other needs. An address's successful attempt is taken back, so that people behind one NAT who
  * type their passwords right never lock each other out.
  */
 export function createLoginThrottle(options: {
@@ -127,11 +136,11 @@ export function createLoginThrottle(options: {
 
   return {
     async admit({ username, clientIp }, now = new Date()) {
+      const since = new Date(now.getTime() - settings.windowSeconds * 1000);
       if (now.getTime() - lastSweep > 60_000) {
         lastSweep = now.getTime();
-        await repository.deleteOlderThan(new Date(now.getTime() - settings.windowSeconds * 1000));
+        await repository.deleteOlderThan(since);
       }
-      const since = new Date(now.getTime() - settings.windowSeconds * 1000);
       const usernameKey = throttleKey('username', username);
       const keys = [
         { scope: 'username', key: usernameKey, allowance: settings.maxFailuresPerUsername },
@@ -145,54 +154,54 @@ export function createLoginThrottle(options: {
             ]
           : []),
       ];
-      const waitFor = (attempts: readonly Date[], allowance: number) =>
-        secondsLocked(attempts, allowance, settings, now);
       const refuse = (wait: number, scopes: string[]) => {
         // Never the username: people type passwords into that box.
         logger.info('login throttled', { scopes, clientIp, retryAfterSeconds: Math.ceil(wait) });
         return throttled(wait);
       };
 
-      // A key that is locked already is refused without a write, so hammering it costs nothing
-      // and does not stretch the lockout that `retryAfterSeconds` promised.
-      const before = await Promise.all(
-        keys.map(async ({ key, allowance }) =>
-          waitFor(
-            await repository.recent(key, since, allowance + ATTEMPTS_READ_PAST_ALLOWANCE),
-            allowance,
+      for (let round = 0; round < MAX_CLAIM_ROUNDS; round += 1) {
+        const latest = await Promise.all(
+          keys.map(({ key, allowance }) =>
+            repository.latest(key, allowance + ATTEMPTS_READ_PAST_ALLOWANCE),
           ),
-        ),
-      );
-      if (Math.max(...before) > 0) {
-        throw refuse(
-          Math.max(...before),
-          keys.filter((_, i) => (before[i] ?? 0) > 0).map((k) => k.scope),
         );
-      }
-
-      const ids = await Promise.all(keys.map(({ key }) => repository.record(key, now)));
-      const after = await Promise.all(
-        keys.map(async ({ key, allowance }, i) =>
-          waitFor(
-            await repository.recent(key, since, allowance + ATTEMPTS_READ_PAST_ALLOWANCE, ids[i]),
+        // A locked key is refused without a write, so hammering it costs nothing and does not
+        // stretch the lockout that `retryAfterSeconds` promised.
+        const waits = keys.map(({ allowance }, i) =>
+          secondsLocked(
+            (latest[i] ?? []).filter(({ at }) => at > since).map(({ at }) => at),
             allowance,
+            settings,
+            now,
           ),
-        ),
-      );
-      if (Math.max(...after) > 0) {
-        await repository.forget(ids);
-        throw refuse(
-          Math.max(...after),
-          keys.filter((_, i) => (after[i] ?? 0) > 0).map((k) => k.scope),
         );
-      }
+        const wait = Math.max(...waits);
+        if (wait > 0) {
+          throw refuse(
+            wait,
+            keys.filter((_, i) => (waits[i] ?? 0) > 0).map((k) => k.scope),
+          );
+        }
 
-      const addressAttempt = ids.slice(1);
-      return {
-        succeeded: async () => {
-          await Promise.all([repository.reset(usernameKey), repository.forget(addressAttempt)]);
-        },
-      };
+        const claimed = [];
+        for (const [i, { key }] of keys.entries()) {
+          const id = await repository.claim(key, (latest[i]?.[0]?.seq ?? -1) + 1, now);
+          if (!id) break;
+          claimed.push(id);
+        }
+        if (claimed.length === keys.length) {
+          const addressAttempt = claimed.slice(1);
+          return {
+            succeeded: async () => {
+              await Promise.all([repository.reset(usernameKey), repository.forget(addressAttempt)]);
+            },
+          };
+        }
+        // Another attempt filed first: give back what this one holds and judge again.
+        await repository.forget(claimed);
+      }
+      throw refuse(1, ['contention']);
     },
   };
 }

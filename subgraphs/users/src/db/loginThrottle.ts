@@ -1,59 +1,71 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
-import { ensureIndexes } from '@supergraph/service-kit';
+import { ensureIndexes, isDuplicateKeyError } from '@supergraph/service-kit';
 
 /**
  * One login attempt that got as far as a password check, filed under one throttling key (a
- * username's or a client address's; see auth/loginThrottle.ts). Each attempt is a document of
- * its own rather than a counter incremented with `$inc`: FerretDB applies updates by reading
- * and writing back the whole document without isolation, so concurrent increments of one
- * counter are lost (twenty concurrent `$inc`s measured as 2). Concurrent inserts are never lost,
- * on FerretDB or MongoDB, and a count taken after one's own insert sees every insert before it.
+ * username's or a client address's; see auth/loginThrottle.ts) as that key's attempt number
+ * `seq`.
+ *
+ * A unique index on `(key, seq)` is what makes concurrent attempts safe: an attempt reads the
+ * key's latest number, judges it, and claims the next number; two attempts that judged the same
+ * state claim the same number, and exactly one of them gets it. A counter incremented with `$inc`
+ * would not do: FerretDB applies updates by reading and writing back the whole document without
+ * isolation, so concurrent increments are lost (twenty concurrent `$inc`s measured as 2). Counting
+ * inserts after one's own insert would not do either: attempts that all insert before any of them
+ * counts each see the others, and all refuse one another.
  */
 export interface LoginAttemptDocument {
   _id: ObjectId;
   /** A SHA-256 of the scope and value: usernames people mistype (often a password) are not kept. */
   key: string;
+  seq: number;
   at: Date;
+}
+
+export interface FiledAttempt {
+  readonly seq: number;
+  readonly at: Date;
 }
 
 export type LoginThrottleRepository = ReturnType<typeof createLoginThrottleRepository>;
 
 export function createLoginThrottleRepository(db: Db) {
   const attempts: Collection<LoginAttemptDocument> =
-    db.collection<LoginAttemptDocument>('loginThrottle');
+    db.collection<LoginAttemptDocument>('loginAttempts');
 
   return {
     async ensureIndexes(): Promise<void> {
       await ensureIndexes(attempts, [
-        { key: { key: 1, at: -1 }, name: 'key_at' },
+        { key: { key: 1, seq: -1 }, name: 'key_seq', unique: true },
         { key: { at: 1 }, name: 'at' },
       ]);
     },
 
-    /** Files an attempt and returns its id. */
-    async record(key: string, at: Date): Promise<ObjectId> {
-      const _id = new ObjectId();
-      await attempts.insertOne({ _id, key, at });
-      return _id;
+    /** The latest attempts filed under `key`, newest first, at most `limit`. */
+    async latest(key: string, limit: number): Promise<FiledAttempt[]> {
+      return attempts
+        .find({ key }, { projection: { _id: 0, seq: 1, at: 1 } })
+        .sort({ seq: -1 })
+        .limit(limit)
+        .toArray();
     },
 
     /**
-     * The times of the attempts under `key` since `since`, newest first, leaving out `except`
-     * (the caller's own attempt). At most `limit`: past a point more of them changes nothing.
+     * Files attempt number `seq` under `key` and returns its id, or null when another attempt
+     * claimed that number first.
      */
-    async recent(key: string, since: Date, limit: number, except?: ObjectId): Promise<Date[]> {
-      const filter = except
-        ? { key, at: { $gt: since }, _id: { $ne: except } }
-        : { key, at: { $gt: since } };
-      const rows = await attempts
-        .find(filter, { projection: { at: 1 } })
-        .sort({ at: -1 })
-        .limit(limit)
-        .toArray();
-      return rows.map((row) => row.at);
+    async claim(key: string, seq: number, at: Date): Promise<ObjectId | null> {
+      const _id = new ObjectId();
+      try {
+        await attempts.insertOne({ _id, key, seq, at });
+        return _id;
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return null;
+        throw error;
+      }
     },
 
-    /** Takes back attempts: those refused after all, or an address's attempt that succeeded. */
+    /** Takes back attempts: a claim given up, or an address's attempt that succeeded. */
     async forget(ids: readonly ObjectId[]): Promise<void> {
       if (ids.length > 0) await attempts.deleteMany({ _id: { $in: [...ids] } });
     },
