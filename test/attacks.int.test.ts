@@ -77,6 +77,20 @@ describe('graphql-cop against a production router', () => {
       expectRefusal(await prod.request(prod.routerUrl, COP.aliases(16)), 'MAX_ALIASES_LIMIT');
     });
 
+    // Apollo Server runs these requests; a check that read the body as one object would lose
+    // `operationName` to the malformed neighbour and measure no operation at all.
+    it.each([
+      ['"extensions": null', { extensions: null }],
+      ['"persistedQuery": null', { extensions: { persistedQuery: null } }],
+    ])('refuses 101 aliases in a named operation beside %s', async (_, extra) => {
+      const body = {
+        query: `query Small { __typename } ${COP.aliases(101)}`,
+        operationName: 'cop',
+        ...extra,
+      };
+      expectRefusal(await prod.post(prod.routerUrl, JSON.stringify(body)), 'MAX_ALIASES_LIMIT');
+    });
+
     it('counts aliases of real fields too', async () => {
       const query = `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: me { id }`).join(' ')} }`;
       expectRefusal(

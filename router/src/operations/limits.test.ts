@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Supergraph } from '@apollo/federation-internals';
+import { buildSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { HttpError } from '@supergraph/service-kit';
 import { loadRouterConfig } from '../config.js';
@@ -124,7 +125,66 @@ describe('request limits', () => {
     expect(refusal(nested('$n'), { variables: { n: 50 } })).toBe('COST_ESTIMATED_TOO_EXPENSIVE');
   });
 
-  it('leave a document that does not parse, or names no operation, to Apollo Server', () => {
+  it('take a default that the operation gives a variable', () => {
+    const defaulted = (value: number) =>
+      `query ($n: Int = ${value}) { users(first: $n) { edges { node { orders(first: $n) { pageInfo { hasNextPage } } } } } }`;
+    expect(refusal(defaulted(100))).toBe('COST_ESTIMATED_TOO_EXPENSIVE');
+    expect(refusal(defaulted(10))).toBeNull();
+    // What the request sends wins over the default.
+    expect(refusal(defaulted(100), { variables: { n: 10 } })).toBeNull();
+  });
+
+  it('count a field repeated through fragments, as it executes: merged into one selection set', () => {
+    expect(refusal(`{ ${repeat(200, () => '... { __typename }')} }`)).toBe(
+      'MAX_FIELD_REPEATS_LIMIT',
+    );
+    expect(refusal(`{ me { ...F ...F ...F ...F } } fragment F on User { id }`)).toBe(
+      'MAX_FIELD_REPEATS_LIMIT',
+    );
+    expect(refusal(`{ me { id ... on User { id } ...F } } fragment F on User { id }`)).toBeNull();
+    expect(refusal(`{ me { id ... on User { id } ...F ...F } } fragment F on User { id }`)).toBe(
+      'MAX_FIELD_REPEATS_LIMIT',
+    );
+  });
+
+  it('count fragments on the object types of an abstract type apart', () => {
+    const abstract = buildSchema(`
+      interface Node { id: ID! }
+      type A implements Node { id: ID! }
+      type B implements Node { id: ID! }
+      type C implements Node { id: ID! }
+      type D implements Node { id: ID! }
+      type Query { node: Node }
+    `);
+    const check = (query: string) => {
+      try {
+        checkOperationLimits(limits, [{ query }], abstract);
+        return null;
+      } catch (error) {
+        if (!(error instanceof HttpError)) throw error;
+        return error.code;
+      }
+    };
+    // Four object types each selecting `id` select it once for any one node.
+    expect(
+      check('{ node { ... on A { id } ... on B { id } ... on C { id } ... on D { id } } }'),
+    ).toBeNull();
+    expect(check(`{ node { ${repeat(4, () => '... on A { id }')} } }`)).toBe(
+      'MAX_FIELD_REPEATS_LIMIT',
+    );
+  });
+
+  it('measure every operation of a document when the request picks none of them', () => {
+    const document = `query Small { __typename } query Big { ${repeat(101, (i) => `a${i}: __typename`)} }`;
+    expect(refusal(document, { operationName: 'Big' })).toBe('MAX_ALIASES_LIMIT');
+    expect(refusal(document, { operationName: 'Small' })).toBeNull();
+    // No name, or one that is not there: Apollo Server refuses the request, and so do the limits
+    // rather than guess which operation it would run.
+    expect(refusal(document)).toBe('MAX_ALIASES_LIMIT');
+    expect(refusal(document, { operationName: 'Other' })).toBe('MAX_ALIASES_LIMIT');
+  });
+
+  it('leave a document that does not parse, or names no operation there is, to Apollo Server', () => {
     expect(refusal('{ me { ')).toBeNull();
     expect(refusal('query A { me { id } }', { operationName: 'B' })).toBeNull();
   });

@@ -2,6 +2,7 @@ import {
   getNamedType,
   getNullableType,
   getOperationAST,
+  isAbstractType,
   isCompositeType,
   isLeafType,
   Kind,
@@ -19,6 +20,7 @@ import {
   type GraphQLCompositeType,
   type GraphQLField,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
 import { ErrorCode, HttpError } from '@supergraph/service-kit';
@@ -77,48 +79,59 @@ export function checkOperationLimits(
     } catch {
       continue;
     }
-    const stats = measure(document, operation, schema);
-    if (!stats) continue;
-    if (stats.depth > limits.maxDepth) {
-      throw refuse(
-        ErrorCode.MAX_DEPTH_LIMIT,
-        `The operation nests fields ${stats.depth} deep; this router allows ${limits.maxDepth}. Split it into smaller operations.`,
-        limits.maxDepth,
-        stats.depth,
-      );
+    // The operation the request names. When it names none that Apollo Server could pick (a
+    // document of several operations, a name that is not there), every operation is measured:
+    // the request is refused either way, and no guess lets a large one through.
+    const selected = getOperationAST(document, operation.operationName);
+    const candidates = selected
+      ? [selected]
+      : document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+    for (const candidate of candidates) {
+      checkStats(limits, measure(document, candidate, operation.variables ?? {}, schema), schema);
     }
-    if (stats.aliases > limits.maxAliases) {
-      throw refuse(
-        ErrorCode.MAX_ALIASES_LIMIT,
-        `The operation uses ${stats.aliases} aliases; this router allows ${limits.maxAliases}. Send several operations instead.`,
-        limits.maxAliases,
-        stats.aliases,
-      );
-    }
-    if (stats.directives > limits.maxDirectives) {
-      throw refuse(
-        ErrorCode.MAX_DIRECTIVES_LIMIT,
-        `The operation uses ${stats.directives} directives; this router allows ${limits.maxDirectives}.`,
-        limits.maxDirectives,
-        stats.directives,
-      );
-    }
-    if (stats.fieldRepeats > limits.maxFieldRepeats) {
-      throw refuse(
-        ErrorCode.MAX_FIELD_REPEATS_LIMIT,
-        `The operation selects one field ${stats.fieldRepeats} times in the same place; this router allows ${limits.maxFieldRepeats}. Select each field once.`,
-        limits.maxFieldRepeats,
-        stats.fieldRepeats,
-      );
-    }
-    if (schema && stats.cost > limits.maxCost) {
-      throw refuse(
-        ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE,
-        `The operation's estimated cost is ${stats.cost}; this router allows ${limits.maxCost}. Ask for fewer items (a smaller \`first\`) or fewer nested lists.`,
-        limits.maxCost,
-        stats.cost,
-      );
-    }
+  }
+}
+
+function checkStats(limits: OperationLimits, stats: Stats, schema: GraphQLSchema | undefined) {
+  if (stats.depth > limits.maxDepth) {
+    throw refuse(
+      ErrorCode.MAX_DEPTH_LIMIT,
+      `The operation nests fields ${stats.depth} deep; this router allows ${limits.maxDepth}. Split it into smaller operations.`,
+      limits.maxDepth,
+      stats.depth,
+    );
+  }
+  if (stats.aliases > limits.maxAliases) {
+    throw refuse(
+      ErrorCode.MAX_ALIASES_LIMIT,
+      `The operation uses ${stats.aliases} aliases; this router allows ${limits.maxAliases}. Send several operations instead.`,
+      limits.maxAliases,
+      stats.aliases,
+    );
+  }
+  if (stats.directives > limits.maxDirectives) {
+    throw refuse(
+      ErrorCode.MAX_DIRECTIVES_LIMIT,
+      `The operation uses ${stats.directives} directives; this router allows ${limits.maxDirectives}.`,
+      limits.maxDirectives,
+      stats.directives,
+    );
+  }
+  if (stats.fieldRepeats > limits.maxFieldRepeats) {
+    throw refuse(
+      ErrorCode.MAX_FIELD_REPEATS_LIMIT,
+      `The operation selects one field ${stats.fieldRepeats} times in the same place; this router allows ${limits.maxFieldRepeats}. Select each field once.`,
+      limits.maxFieldRepeats,
+      stats.fieldRepeats,
+    );
+  }
+  if (schema && stats.cost > limits.maxCost) {
+    throw refuse(
+      ErrorCode.COST_ESTIMATED_TOO_EXPENSIVE,
+      `The operation's estimated cost is ${stats.cost}; this router allows ${limits.maxCost}. Ask for fewer items (a smaller \`first\`) or fewer nested lists.`,
+      limits.maxCost,
+      stats.cost,
+    );
   }
 }
 
@@ -144,46 +157,78 @@ interface Stats {
   directives: number;
   fieldRepeats: number;
   cost: number;
+  /**
+   * How often each response key is selected at this level, fragments merged in: a fragment's
+   * fields land in the selection set it is spread into, so `... { __typename }` two hundred
+   * times repeats `__typename` two hundred times.
+   */
+  keys: Map<string, number>;
 }
 
 /**
- * Measures the operation a request selects, expanding fragments (a fragment spread ten times
- * counts ten times: that is what executes). Returns null when there is no such operation, for
- * Apollo Server to report.
+ * Measures one operation, expanding fragments (a fragment spread ten times counts ten times:
+ * that is what executes). `variables` are the request's; a variable it leaves out takes the
+ * operation's default for it.
  */
 function measure(
   document: DocumentNode,
-  request: RequestOperation,
+  operation: OperationDefinitionNode,
+  requestVariables: Readonly<Record<string, unknown>>,
   schema: GraphQLSchema | undefined,
-): Stats | null {
-  const operation = getOperationAST(document, request.operationName);
-  if (!operation) return null;
+): Stats {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION)
       fragments.set(definition.name.value, definition);
   }
-  const variables = request.variables ?? {};
+  const variables: Record<string, unknown> = {};
+  for (const { variable, defaultValue } of operation.variableDefinitions ?? []) {
+    const name = variable.name.value;
+    variables[name] =
+      requestVariables[name] ??
+      (defaultValue?.kind === Kind.INT ? Number(defaultValue.value) : undefined);
+  }
   const fragmentStats = new Map<string, Stats>();
   const expanding = new Set<string>();
 
   const selectionSet = (set: SelectionSetNode, parent: GraphQLCompositeType | undefined): Stats => {
-    const total: Stats = { depth: 0, aliases: 0, directives: 0, fieldRepeats: 0, cost: 0 };
-    const keys = new Map<string, number>();
-    const add = (part: Stats, depthOffset: number) => {
+    const total: Stats = {
+      depth: 0,
+      aliases: 0,
+      directives: 0,
+      fieldRepeats: 0,
+      cost: 0,
+      keys: new Map(),
+    };
+    const count = (key: string, times: number) => {
+      const repeats = (total.keys.get(key) ?? 0) + times;
+      total.keys.set(key, repeats);
+      total.fieldRepeats = Math.max(total.fieldRepeats, repeats);
+    };
+    const add = (part: Omit<Stats, 'keys'>, depthOffset: number) => {
       total.depth = Math.max(total.depth, part.depth + depthOffset);
       total.aliases += part.aliases;
       total.directives += part.directives;
       total.fieldRepeats = Math.max(total.fieldRepeats, part.fieldRepeats);
       total.cost += part.cost;
     };
+    /**
+     * Adds a fragment's fields to this level. On an abstract type, a fragment on one of its
+     * object types applies to that type alone, so its keys are counted apart: `... on A { id }
+     * ... on B { id }` selects `id` once for any one object.
+     */
+    const merge = (part: Stats, condition: GraphQLCompositeType | undefined) => {
+      add(part, 0);
+      const scope =
+        condition && parent && condition !== parent && isAbstractType(parent)
+          ? `${condition.name}.`
+          : '';
+      for (const [key, times] of part.keys) count(scope + key, times);
+    };
     for (const selection of set.selections) {
       total.directives += countDirectives(selection.directives);
       if (selection.kind === Kind.FIELD) {
-        const key = selection.alias?.value ?? selection.name.value;
-        const repeats = (keys.get(key) ?? 0) + 1;
-        keys.set(key, repeats);
-        total.fieldRepeats = Math.max(total.fieldRepeats, repeats);
+        count(selection.alias?.value ?? selection.name.value, 1);
         if (selection.alias) total.aliases += 1;
         const definition = parent && fieldDefinition(schema, parent, selection);
         const type = definition && getNamedType(definition.type);
@@ -204,30 +249,26 @@ function measure(
           1,
         );
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const condition =
+        const named =
           selection.typeCondition && schema?.getType(selection.typeCondition.name.value);
-        add(
-          selectionSet(selection.selectionSet, isCompositeType(condition) ? condition : parent),
-          0,
-        );
+        const condition = isCompositeType(named) ? named : undefined;
+        merge(selectionSet(selection.selectionSet, condition ?? parent), condition);
       } else {
         const name = selection.name.value;
         const fragment = fragments.get(name);
         // A cycle or an unknown fragment fails validation; it adds nothing here.
         if (!fragment || expanding.has(name)) continue;
+        const named = schema?.getType(fragment.typeCondition.name.value);
+        const condition = isCompositeType(named) ? named : undefined;
         let stats = fragmentStats.get(name);
         if (!stats) {
           expanding.add(name);
-          const condition = schema?.getType(fragment.typeCondition.name.value);
-          stats = selectionSet(
-            fragment.selectionSet,
-            isCompositeType(condition) ? condition : parent,
-          );
+          stats = selectionSet(fragment.selectionSet, condition ?? parent);
           stats.directives += countDirectives(fragment.directives);
           expanding.delete(name);
           fragmentStats.set(name, stats);
         }
-        add(stats, 0);
+        merge(stats, condition);
       }
     }
     return total;
@@ -276,8 +317,7 @@ function listSize(
     const node = field.arguments?.find((a) => a.name.value === argument.name)?.value;
     let value: unknown = argument.defaultValue;
     if (node?.kind === Kind.INT) value = Number(node.value);
-    else if (node?.kind === Kind.VARIABLE)
-      value = variables[node.name.value] ?? argument.defaultValue;
+    else if (node?.kind === Kind.VARIABLE) value = variables[node.name.value] ?? value;
     if (typeof value === 'number' && Number.isFinite(value)) return Math.max(1, Math.trunc(value));
   }
   return 1;

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import type { RawRequest } from '@supergraph/service-kit';
 
 /** One GraphQL operation as a request carries it, before Apollo Server has looked at it. */
@@ -10,21 +9,15 @@ export interface RequestOperation {
   readonly variables?: Readonly<Record<string, unknown>>;
 }
 
-const Operation = z.object({
-  query: z.string().optional(),
-  operationName: z.string().nullish(),
-  variables: z.record(z.string(), z.unknown()).nullish(),
-  extensions: z
-    .object({ persistedQuery: z.object({ sha256Hash: z.string() }).optional() })
-    .optional(),
-});
-
 /**
  * The operations in a request: a JSON body (or a batch of them, which Apollo Server then
  * refuses), or a GET's parameters. The router's checks that run before Apollo Server parses
- * anything (trusted documents, request limits) read them from here. A malformed part is left
- * out, for Apollo Server to refuse with its own error, but never in a way that lets a query
- * slip past a check: a query text that is there is always returned.
+ * anything (trusted documents, request limits) read them from here.
+ *
+ * Each field is read on its own, and one that is malformed is left out for Apollo Server to
+ * refuse with its own error. Reading them as one object would let a malformed neighbour (say
+ * `"extensions": null`, which Apollo Server accepts) drop `operationName` and `variables`, and
+ * with them the operation the limits must measure.
  */
 export function operationsOf(request: RawRequest, body: unknown): RequestOperation[] {
   let candidates: unknown[];
@@ -44,24 +37,21 @@ export function operationsOf(request: RawRequest, body: unknown): RequestOperati
     candidates = Array.isArray(body) ? body : [body];
   }
   return candidates.map((candidate) => {
-    const parsed = Operation.safeParse(candidate);
-    if (!parsed.success) {
-      // Still check a query text next to, say, malformed variables.
-      const query =
-        typeof candidate === 'object' && candidate !== null && 'query' in candidate
-          ? candidate.query
-          : undefined;
-      return typeof query === 'string' ? { query } : {};
-    }
-    const { query, operationName, variables, extensions } = parsed.data;
-    const hash = extensions?.persistedQuery?.sha256Hash;
+    if (!isObject(candidate)) return {};
+    const { query, operationName, variables, extensions } = candidate;
+    const persistedQuery = isObject(extensions) ? extensions['persistedQuery'] : undefined;
+    const hash = isObject(persistedQuery) ? persistedQuery['sha256Hash'] : undefined;
     return {
-      ...(query === undefined ? {} : { query }),
-      ...(hash === undefined ? {} : { hash }),
-      ...(operationName ? { operationName } : {}),
-      ...(variables ? { variables } : {}),
+      ...(typeof query === 'string' ? { query } : {}),
+      ...(typeof hash === 'string' ? { hash } : {}),
+      ...(typeof operationName === 'string' && operationName ? { operationName } : {}),
+      ...(isObject(variables) ? { variables } : {}),
     };
   });
+}
+
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parseJson(text: string | null): unknown {
