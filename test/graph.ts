@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { CommandStartedEvent, Db } from 'mongodb';
 import { inject } from 'vitest';
 import { IDENTITY_HEADERS, signRequest, type Identity } from '@supergraph/identity';
@@ -46,8 +46,8 @@ export interface RunningGraph {
   readonly jwt: { readonly issuer: string; readonly audience: string };
   readonly usersDb: Db;
   readonly ordersDb: Db;
-  /** Every GraphQL request (POST /graphql) each subgraph has received, headers as received. */
-  readonly subgraphRequests: Record<'users' | 'orders', IncomingHttpHeaders[]>;
+  /** Every GraphQL request (POST /graphql) each subgraph has received, as received. */
+  readonly subgraphRequests: Record<'users' | 'orders', SubgraphRequest[]>;
   /** Every MongoDB command the subgraphs have sent so far (the driver's command monitoring). */
   readonly commands: CommandStartedEvent[];
   /** POSTs a GraphQL request; `token` becomes `Authorization: Bearer <token>`. */
@@ -104,6 +104,25 @@ export interface RunningGraph {
   stop(): Promise<void>;
 }
 
+/** A GraphQL request a subgraph received. */
+export interface SubgraphRequest {
+  readonly headers: IncomingHttpHeaders;
+  /** The body as received; complete once the subgraph has answered. */
+  body: string;
+}
+
+/**
+ * Files a POST /graphql as it reaches a subgraph. The body is copied from 'data' events, which a
+ * stream emits for each chunk its consumer reads: the subgraph's own reader attaches in the same
+ * tick and controls the flow, so it misses nothing.
+ */
+function record(requests: SubgraphRequest[], req: IncomingMessage): void {
+  if (req.method !== 'POST' || req.url !== '/graphql') return;
+  const request: SubgraphRequest = { headers: req.headers, body: '' };
+  requests.push(request);
+  req.on('data', (chunk: Buffer) => (request.body += chunk.toString('utf8')));
+}
+
 /**
  * Boots the real graph for one test file: both subgraphs and the router, over real HTTP on
  * 127.0.0.1 port 0, against the MongoDB that test/globalSetup.ts started, in databases named
@@ -156,7 +175,7 @@ export async function startGraph(
   const subgraphRequests: RunningGraph['subgraphRequests'] = { users: [], orders: [] };
   const usersServer = await listen(
     (req, res) => {
-      if (req.method === 'POST' && req.url === '/graphql') subgraphRequests.users.push(req.headers);
+      record(subgraphRequests.users, req);
       users.listener(req, res);
     },
     { host: '127.0.0.1', port: 0 },
@@ -169,8 +188,7 @@ export async function startGraph(
   const orders = await createOrdersSubgraph({ config: ordersConfig, db: ordersDb, logger });
   const ordersServer = await listen(
     (req, res) => {
-      if (req.method === 'POST' && req.url === '/graphql')
-        subgraphRequests.orders.push(req.headers);
+      record(subgraphRequests.orders, req);
       orders.listener(req, res);
     },
     { host: '127.0.0.1', port: 0 },

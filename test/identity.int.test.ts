@@ -148,7 +148,7 @@ describe('the router', () => {
     );
     const sent = graph.subgraphRequests.users.slice(before);
     expect(sent.length).toBeGreaterThan(0);
-    for (const headers of sent) {
+    for (const { headers } of sent) {
       expect(headers[IDENTITY_HEADERS.userId]).toBeUndefined();
       expect(headers[IDENTITY_HEADERS.role]).toBeUndefined();
       expect(headers[IDENTITY_HEADERS.signature]).toMatch(/^v1=[0-9a-f]{64}$/);
@@ -180,7 +180,7 @@ describe('the router', () => {
     expect(response.body.data?.['me']).toEqual({ id: user.userId });
     const sent = graph.subgraphRequests.users.slice(before);
     expect(
-      sent.map((headers) => [headers[IDENTITY_HEADERS.userId], headers[IDENTITY_HEADERS.role]]),
+      sent.map(({ headers }) => [headers[IDENTITY_HEADERS.userId], headers[IDENTITY_HEADERS.role]]),
     ).toEqual([[user.userId, 'USER']]);
   });
 });
