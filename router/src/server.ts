@@ -115,6 +115,9 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(logger),
     allowBatchedHttpRequests: false,
+    // Apollo Server's default, said out loud because the attack suite depends on it: a GET cannot
+    // run a mutation, and a POST needs a content type or header that forces a CORS preflight.
+    csrfPrevention: true,
     // graphql-js stops validating after this many errors. Without a cap, a document with many
     // broken parts (graphql-cop's ten unknown directives) is answered with one error each:
     // work and response size that grow with whatever the client sends.

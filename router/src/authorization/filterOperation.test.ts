@@ -1,4 +1,4 @@
-import { buildSchema, parse, print, type ExecutionResult } from 'graphql';
+import { buildSchema, executeSync, parse, print, type ExecutionResult } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { createIdentity, type Identity } from '@supergraph/identity';
 import { completeResponse, filterOperation } from './filterOperation.js';
@@ -140,5 +140,62 @@ describe('filterOperation', () => {
     });
     expect(response?.data).toEqual({ post: { title: 't', draft: null }, posts: null });
     expect(response?.errors).toHaveLength(1);
+  });
+
+  it('completes values of an interface or union type, whose object type it asks for', () => {
+    const sdl = `
+      directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+      interface Item { id: ID! }
+      type Book implements Item { id: ID! secret: String @authenticated }
+      type Pen implements Item { id: ID! }
+      union Found = Book | Pen
+      type Query { item: Item items: [Item!]! found: Found }
+    `;
+    const abstractSchema = buildSchema(sdl);
+    const abstractRequirements = readAccessRequirements(parse(sdl), [
+      { url: 'https://specs.apollo.dev/authenticated/v0.1', name: 'authenticated' },
+    ])(abstractSchema);
+    const book = { __typename: 'Book', id: 'b1', secret: 's' };
+    const pen = { __typename: 'Pen', id: 'p1' };
+    const original = parse(
+      '{ item { id ... on Book { secret } } items { ... on Book { secret } } found { ... on Pen { id } } }',
+    );
+    const filtered = filterOperation(
+      abstractSchema,
+      original,
+      undefined,
+      abstractRequirements,
+      anonymous,
+    );
+    expect(filtered?.denied).toEqual(['Book.secret']);
+    // The gateway's part, played by graphql-js over plain objects.
+    const result = executeSync({
+      schema: abstractSchema,
+      document: filtered!.document,
+      rootValue: { item: book, items: [book, pen], found: pen },
+    });
+    const response: ExecutionResult = JSON.parse(
+      JSON.stringify(
+        completeResponse({
+          schema: abstractSchema,
+          original,
+          operationName: undefined,
+          variables: {},
+          filtered: filtered!,
+          result,
+          requirements: abstractRequirements,
+          identity: anonymous,
+        }),
+      ),
+    );
+    expect(response.data).toEqual({
+      item: { id: 'b1', secret: null },
+      items: [{ secret: null }, {}],
+      found: { id: 'p1' },
+    });
+    expect(response.errors?.map((error) => [error.path, error.extensions?.['code']])).toEqual([
+      [['item', 'secret'], 'UNAUTHORIZED_FIELD_OR_TYPE'],
+      [['items', 0, 'secret'], 'UNAUTHORIZED_FIELD_OR_TYPE'],
+    ]);
   });
 });

@@ -3,6 +3,7 @@ import {
   getNamedType,
   getOperationAST,
   GraphQLError,
+  isAbstractType,
   isObjectType,
   Kind,
   TypeInfo,
@@ -31,6 +32,17 @@ export interface FilteredOperation {
 
 /** Stands in for a selection set that filtering emptied, so that its parent still resolves. */
 const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: '__typename' } };
+
+/**
+ * The response key under which the filtered operation asks for the object type of every value of
+ * an interface or union type: `completeResponse` needs it to lay the original operation over the
+ * result, and the caller's own selections may not include `__typename`.
+ */
+const RUNTIME_TYPE_KEY = '_routerRuntimeType';
+const RUNTIME_TYPE: FieldNode = {
+  ...TYPENAME,
+  alias: { kind: Kind.NAME, value: RUNTIME_TYPE_KEY },
+};
 
 /**
  * Takes out of `document` every field and fragment that `identity` may not see under
@@ -74,8 +86,12 @@ export function filterOperation(
       FragmentSpread: (node) =>
         typeAllowed(fragmentTypes.get(node.name.value)) ? undefined : null,
       SelectionSet: {
-        leave: (node) =>
-          node.selections.length === 0 ? { ...node, selections: [TYPENAME] } : undefined,
+        leave: (node) => {
+          const type = typeInfo.getParentType();
+          if (type && isAbstractType(type))
+            return { ...node, selections: [...node.selections, RUNTIME_TYPE] };
+          return node.selections.length === 0 ? { ...node, selections: [TYPENAME] } : undefined;
+        },
       },
     }),
   );
@@ -150,6 +166,13 @@ export function completeResponse({
     variableValues: variables,
     rootValue: result.data,
     fieldResolver: resolveFromResult,
+    typeResolver: (value) => {
+      const type: unknown =
+        typeof value === 'object' && value !== null
+          ? Reflect.get(value, RUNTIME_TYPE_KEY)
+          : undefined;
+      return typeof type === 'string' ? type : undefined;
+    },
   });
   if (!isExecutionResult(completed)) {
     // Nothing above returns a promise, so graphql-js completes synchronously.
