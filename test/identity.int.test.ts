@@ -151,7 +151,7 @@ describe('the router', () => {
     for (const { headers } of sent) {
       expect(headers[IDENTITY_HEADERS.userId]).toBeUndefined();
       expect(headers[IDENTITY_HEADERS.role]).toBeUndefined();
-      expect(headers[IDENTITY_HEADERS.signature]).toMatch(/^v1=[0-9a-f]{64}$/);
+      expect(headers[IDENTITY_HEADERS.signature]).toMatch(/^v2=[0-9a-f]{64}$/);
       expect(JSON.stringify(headers)).not.toContain('undefined');
     }
   });

@@ -26,6 +26,8 @@ interface Forge {
   issuer?: string;
   audience?: string;
   role?: string;
+  /** The `scope` claim, left out when undefined. */
+  scope?: unknown;
   issuedAt?: number;
   /** null for no `exp` at all. */
   expiresAt?: number | null;
@@ -35,7 +37,10 @@ interface Forge {
 /** A token built like the users subgraph builds them, with one thing changed. */
 function forge(options: Forge = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const jwt = new SignJWT({ role: options.role ?? 'ADMIN' })
+  const jwt = new SignJWT({
+    role: options.role ?? 'ADMIN',
+    ...(options.scope === undefined ? {} : { scope: options.scope }),
+  })
     .setProtectedHeader({
       alg: options.alg ?? graph.signingKey.alg,
       kid: options.kid ?? graph.signingKey.kid,
@@ -155,6 +160,9 @@ const ATTACKS: [string, () => Promise<string> | string, RegExp?][] = [
     async () => (await graph.login('user', 'u')).refreshToken,
   ],
   ['a role the graph does not know', () => forge({ role: 'SUPERUSER' })],
+  // Read as "no scopes", a broken claim would hide a misconfigured identity provider.
+  ['a scope claim that is not a list of scopes', () => forge({ role: 'USER', scope: 42 })],
+  ['a scope claim with a malformed scope', () => forge({ role: 'USER', scope: ['admin', ''] })],
 ];
 
 describe('access tokens at the router', () => {
@@ -192,5 +200,34 @@ describe('access tokens at the router', () => {
     const response = await graph.request(graph.routerUrl, ME, { headers: { authorization } });
     expect(response.status).toBe(401);
     expect(response.body.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('scopes from the token’s claims', () => {
+  const USERS = '{ users(first: 1) { edges { node { id } } } }';
+
+  it.each([
+    ['a space-separated string', 'reports admin'],
+    ['an array', ['admin']],
+  ])(
+    'grant @requiresScopes fields, at the router and in the subgraph, given as %s',
+    async (_, scope) => {
+      const token = await forge({ role: 'USER', scope });
+      const before = graph.subgraphRequests.users.length;
+      const data = expectOk(await graph.request(graph.routerUrl, USERS, { token }));
+      expect(data['users']).toMatchObject({ edges: [{ node: { id: expect.any(String) } }] });
+      // The subgraph checked the scope again, from the signed header the router sent.
+      const [sent] = graph.subgraphRequests.users.slice(before);
+      expect(sent?.headers['x-user-scopes']).toBe(
+        'admin' + (Array.isArray(scope) ? '' : ' reports'),
+      );
+    },
+  );
+
+  it('grant nothing the token does not say (the control)', async () => {
+    const token = await forge({ role: 'USER', scope: 'reports' });
+    const response = await graph.request(graph.routerUrl, USERS, { token });
+    expect(response.body.data).toEqual({ users: null });
+    expect(response.body.errors?.[0]?.extensions?.['code']).toBe('UNAUTHORIZED_FIELD_OR_TYPE');
   });
 });

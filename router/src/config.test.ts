@@ -13,6 +13,7 @@ describe('loadRouterConfig', () => {
       algorithms: ['EdDSA', 'ES256'],
       typ: 'at+jwt',
       roleClaim: 'role',
+      scopeClaim: 'scope',
       clockToleranceSeconds: 5,
       maxAgeSeconds: 3600,
       jwksCooldownSeconds: 30,

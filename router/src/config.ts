@@ -51,6 +51,8 @@ const Env = z.object({
   // RFC 9068 access tokens say `typ: at+jwt`. Some identity providers send plain `JWT`; `*` accepts any.
   JWT_TYP: z.string().default('at+jwt'),
   JWT_ROLE_CLAIM: z.string().default('role'),
+  // OAuth's `scope` (RFC 9068): space-separated. Some providers use `scp`, an array; both are read.
+  JWT_SCOPE_CLAIM: z.string().min(1).default('scope'),
   JWT_CLOCK_TOLERANCE_SECONDS: z.coerce.number().int().min(0).max(300).default(5),
   // The oldest an access token may be, by its `iat`, whatever its `exp` says: a token minted for
   // ten years (a leaked key, a misconfigured issuer) still dies within this. Keep it at least
@@ -99,6 +101,8 @@ export interface RouterConfig {
     /** The required `typ` header, or null to accept any. */
     readonly typ: string | null;
     readonly roleClaim: string;
+    /** The claim whose scopes a token grants on top of its role's. */
+    readonly scopeClaim: string;
     readonly clockToleranceSeconds: number;
     /** The oldest an access token may be, by `iat`; an `iat` in the future is refused too. */
     readonly maxAgeSeconds: number;
@@ -143,6 +147,7 @@ export function loadRouterConfig(
       algorithms: env.JWT_ALGORITHMS,
       typ: env.JWT_TYP === '*' ? null : env.JWT_TYP,
       roleClaim: env.JWT_ROLE_CLAIM,
+      scopeClaim: env.JWT_SCOPE_CLAIM,
       clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
       maxAgeSeconds: env.JWT_MAX_AGE_SECONDS,
       jwksCooldownSeconds: env.JWKS_COOLDOWN_SECONDS,

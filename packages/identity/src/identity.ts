@@ -14,7 +14,10 @@ export interface Identity {
   /** The user id: the token's `sub`. */
   readonly id: string;
   readonly role: Role;
-  /** The scopes that `@requiresScopes` checks, derived from the role (see `scopesForRole`). */
+  /**
+   * The scopes that `@requiresScopes` checks: those the role grants (see `scopesForRole`) and
+   * those the token's scope claim grants, sorted, each once.
+   */
   readonly scopes: readonly string[];
 }
 
@@ -31,6 +34,41 @@ export function scopesForRole(role: Role): readonly string[] {
   return SCOPES_BY_ROLE[role];
 }
 
-export function createIdentity(id: string, role: Role): Identity {
-  return Object.freeze({ id, role, scopes: scopesForRole(role) });
+/** `grantedScopes` are the token's own (its scope claim), on top of what the role grants. */
+export function createIdentity(
+  id: string,
+  role: Role,
+  grantedScopes: readonly string[] = [],
+): Identity {
+  const scopes = Object.freeze([...new Set([...scopesForRole(role), ...grantedScopes])].sort());
+  return Object.freeze({ id, role, scopes });
+}
+
+/** At most this many scopes per caller: they travel in a header on every subgraph request. */
+export const MAX_SCOPES = 64;
+
+/** A scope token as OAuth 2.0 defines it (RFC 6749, section 3.3): printable ASCII, no space, `"` or `\`. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
+
+/**
+ * Reads a list of scopes as OAuth writes it: a space-separated string (the `scope` claim of
+ * RFC 8693 and RFC 9068, and our `x-user-scopes` header), or an array of strings (the `scp`
+ * claim some identity providers use). Absent is none. Returns null for anything malformed, which
+ * callers refuse rather than read as "no scopes".
+ */
+export function parseScopes(value: unknown): string[] | null {
+  if (value === undefined) return [];
+  const list: unknown[] | null =
+    typeof value === 'string'
+      ? value.split(' ').filter((scope) => scope !== '')
+      : Array.isArray(value)
+        ? value
+        : null;
+  if (!list || list.length > MAX_SCOPES) return null;
+  const scopes: string[] = [];
+  for (const scope of list) {
+    if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) return null;
+    scopes.push(scope);
+  }
+  return scopes;
 }

@@ -3,6 +3,8 @@ export {
   isRole,
   scopesForRole,
   createIdentity,
+  parseScopes,
+  MAX_SCOPES,
   type Identity,
   type Role,
 } from './identity.js';

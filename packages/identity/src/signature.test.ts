@@ -13,11 +13,12 @@ function headersFor(extra: Record<string, string>) {
 function signed(
   userId: string | undefined,
   role: string | undefined,
-  opts: { audience?: string; at?: number } = {},
+  opts: { audience?: string; at?: number; scopes?: string } = {},
 ) {
   const identity: Record<string, string> = {};
   if (userId !== undefined) identity[IDENTITY_HEADERS.userId] = userId;
   if (role !== undefined) identity[IDENTITY_HEADERS.role] = role;
+  if (opts.scopes !== undefined) identity[IDENTITY_HEADERS.scopes] = opts.scopes;
   return {
     ...identity,
     ...signRequest({
@@ -25,6 +26,7 @@ function signed(
       audience: opts.audience ?? 'users',
       userId,
       role,
+      scopes: opts.scopes,
       body,
       now: opts.at ?? now,
     }),
@@ -41,6 +43,44 @@ describe('signed identity headers', () => {
       now,
     });
     expect(result).toEqual({ ok: true, identity: { id: 'u1', role: 'ADMIN', scopes: ['admin'] } });
+  });
+
+  it('round-trips the scopes a token granted, on top of the role’s', () => {
+    const result = verifyRequest({
+      secret,
+      audience: 'users',
+      header: headersFor(signed('u1', 'USER', { scopes: 'orders:read reports' })),
+      body,
+      now,
+    });
+    expect(result).toEqual({
+      ok: true,
+      identity: { id: 'u1', role: 'USER', scopes: ['orders:read', 'reports'] },
+    });
+  });
+
+  it('refuses scopes added or changed under a valid signature, and malformed ones', () => {
+    const verify = (headers: Record<string, string>) =>
+      verifyRequest({ secret, audience: 'users', header: headersFor(headers), body, now });
+    expect(verify({ ...signed('u1', 'USER'), [IDENTITY_HEADERS.scopes]: 'admin' })).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
+    expect(
+      verify({
+        ...signed('u1', 'USER', { scopes: 'reports' }),
+        [IDENTITY_HEADERS.scopes]: 'admin',
+      }),
+    ).toEqual({ ok: false, reason: 'mismatch' });
+    // Signed, but no caller to hold them, or not scopes at all.
+    expect(verify(signed(undefined, undefined, { scopes: 'admin' }))).toEqual({
+      ok: false,
+      reason: 'bad-identity',
+    });
+    expect(verify(signed('u1', 'USER', { scopes: 'a "quoted" scope' }))).toEqual({
+      ok: false,
+      reason: 'bad-identity',
+    });
   });
 
   it('round-trips an anonymous request as a null identity', () => {
@@ -126,8 +166,8 @@ describe('signed identity headers', () => {
   it('refuses malformed signatures and unknown roles without throwing', () => {
     const base = signed('u1', 'USER');
     const cases = [
-      { ...base, [IDENTITY_HEADERS.signature]: 'v1=zz' },
-      { ...base, [IDENTITY_HEADERS.signature]: 'v2=' + 'a'.repeat(64) },
+      { ...base, [IDENTITY_HEADERS.signature]: 'v2=zz' },
+      { ...base, [IDENTITY_HEADERS.signature]: 'v1=' + 'a'.repeat(64) },
       { ...base, [IDENTITY_HEADERS.timestamp]: 'yesterday' },
     ];
     for (const headers of cases) {

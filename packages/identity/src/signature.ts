@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { createIdentity, isRole, type Identity } from './identity.js';
+import { createIdentity, isRole, parseScopes, type Identity } from './identity.js';
 
 /**
  * Header names of the router-to-subgraph identity contract. The router sets the identity headers
@@ -11,12 +11,15 @@ import { createIdentity, isRole, type Identity } from './identity.js';
 export const IDENTITY_HEADERS = {
   userId: 'x-user-id',
   role: 'x-user-role',
+  /** The caller's scopes, space-separated; sent only when there are any. */
+  scopes: 'x-user-scopes',
   clientIp: 'x-client-ip',
   timestamp: 'x-identity-timestamp',
   signature: 'x-identity-signature',
 } as const;
 
-const SIGNATURE_VERSION = 'v1';
+// v2 added the scopes. A router and a subgraph on different versions refuse each other at once.
+const SIGNATURE_VERSION = 'v2';
 
 /** Requests older or newer than this are refused, which bounds how long a captured one can be replayed. */
 export const DEFAULT_MAX_SKEW_SECONDS = 30;
@@ -32,6 +35,7 @@ interface SignedFields {
   timestamp: string;
   userId: string | undefined;
   role: string | undefined;
+  scopes: string | undefined;
   clientIp: string | undefined;
   body: string | Uint8Array;
 }
@@ -48,6 +52,7 @@ function canonicalPayload(fields: SignedFields): string {
     fields.timestamp,
     fields.userId ?? '',
     fields.role ?? '',
+    fields.scopes ?? '',
     fields.clientIp ?? '',
     bodyHash,
   ].join('\n');
@@ -63,6 +68,8 @@ export interface SignRequestInput {
   /** The identity headers as they will be sent; absent for an anonymous caller. */
   userId: string | undefined;
   role: string | undefined;
+  /** The `x-user-scopes` header as it will be sent; absent when the caller has no scopes. */
+  scopes?: string | undefined;
   /** The `x-client-ip` header as it will be sent; absent when the router does not know it. */
   clientIp?: string | undefined;
   body: string | Uint8Array;
@@ -75,7 +82,7 @@ export function signRequest(input: SignRequestInput): Record<string, string> {
   const timestamp = String(input.now ?? Math.floor(Date.now() / 1000));
   const signature = hmac(
     input.secret,
-    canonicalPayload({ ...input, clientIp: input.clientIp, timestamp }),
+    canonicalPayload({ ...input, scopes: input.scopes, clientIp: input.clientIp, timestamp }),
   );
   return {
     [IDENTITY_HEADERS.timestamp]: timestamp,
@@ -122,6 +129,7 @@ export function verifyRequest(input: VerifyRequestInput): VerifyResult {
 
   const userId = input.header(IDENTITY_HEADERS.userId);
   const role = input.header(IDENTITY_HEADERS.role);
+  const scopes = input.header(IDENTITY_HEADERS.scopes);
   const clientIp = input.header(IDENTITY_HEADERS.clientIp);
   const expected = Buffer.from(
     hmac(
@@ -131,6 +139,7 @@ export function verifyRequest(input: VerifyRequestInput): VerifyResult {
         timestamp,
         userId,
         role,
+        scopes,
         clientIp,
         body: input.body,
       }),
@@ -143,8 +152,10 @@ export function verifyRequest(input: VerifyRequestInput): VerifyResult {
     return { ok: false, reason: 'mismatch' };
   }
 
-  if (userId === undefined && role === undefined) return { ok: true, identity: null, clientIp };
-  if (userId === undefined || userId === '' || !isRole(role))
+  if (userId === undefined && role === undefined && scopes === undefined)
+    return { ok: true, identity: null, clientIp };
+  const granted = parseScopes(scopes);
+  if (userId === undefined || userId === '' || !isRole(role) || !granted)
     return { ok: false, reason: 'bad-identity' };
-  return { ok: true, identity: createIdentity(userId, role), clientIp };
+  return { ok: true, identity: createIdentity(userId, role, granted), clientIp };
 }

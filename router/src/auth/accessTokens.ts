@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
-import { createIdentity, isRole, type Identity } from '@supergraph/identity';
+import { createIdentity, isRole, parseScopes, type Identity } from '@supergraph/identity';
 import { ErrorCode, HttpError, describeError, type Logger } from '@supergraph/service-kit';
 import type { RouterConfig } from '../config.js';
 
@@ -95,11 +95,13 @@ export function createAccessTokenVerifier({
     const subject = payload.sub;
     // An identity provider that knows nothing of our roles issues plain users.
     const role = payload[jwt.roleClaim] ?? 'USER';
-    if (!subject || !isRole(role)) {
+    // A scope claim that is there but unreadable is refused, never read as "no scopes".
+    const scopes = parseScopes(payload[jwt.scopeClaim]);
+    if (!subject || !isRole(role) || !scopes) {
       logger.info('refused an access token', { reason: 'bad-claims' });
       throw refuse('Your access token is invalid. Log in again.', 'invalid');
     }
-    return createIdentity(subject, role);
+    return createIdentity(subject, role, scopes);
   };
 }
 

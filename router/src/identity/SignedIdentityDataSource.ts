@@ -30,8 +30,8 @@ export interface SignedIdentityDataSourceOptions {
 /**
  * How the router talks to a subgraph. This is where the caller's identity leaves the router:
  *
- * 1. `willSendRequest` removes any identity headers and sets `x-user-id` and `x-user-role` only
- *    for an authenticated caller, so an anonymous request carries neither (never "undefined"),
+ * 1. `willSendRequest` removes any identity headers and sets `x-user-id`, `x-user-role` and
+ *    `x-user-scopes` only for an authenticated caller, so an anonymous request carries neither (never "undefined"),
  *    and `x-client-ip`, the caller's address, for every caller.
  * 2. The fetcher signs the exact bytes it sends: the identity headers, a timestamp, the
  *    subgraph's name and the body (HMAC-SHA256, see packages/identity). The subgraph refuses
@@ -64,6 +64,7 @@ export class SignedIdentityDataSource extends RemoteGraphQLDataSource<RouterCont
     if (!identity) return;
     headers.set(IDENTITY_HEADERS.userId, identity.id);
     headers.set(IDENTITY_HEADERS.role, identity.role);
+    if (identity.scopes.length > 0) headers.set(IDENTITY_HEADERS.scopes, identity.scopes.join(' '));
   }
 
   /**
@@ -159,6 +160,7 @@ function createSigningFetcher({
         audience: name,
         userId: headers[IDENTITY_HEADERS.userId],
         role: headers[IDENTITY_HEADERS.role],
+        scopes: headers[IDENTITY_HEADERS.scopes],
         clientIp: headers[IDENTITY_HEADERS.clientIp],
         body,
       }),
