@@ -1,6 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isTypeDefinitionNode, isTypeExtensionNode, parse, type ConstDirectiveNode } from 'graphql';
+import { Supergraph } from '@apollo/federation-internals';
+import {
+  extendSchema,
+  getNamedType,
+  isInterfaceType,
+  isObjectType,
+  isTypeDefinitionNode,
+  isTypeExtensionNode,
+  isUnionType,
+  parse,
+  type ConstDirectiveNode,
+  type GraphQLNamedType,
+  type GraphQLSchema,
+} from 'graphql';
 import { createIdentity, type Identity } from '@supergraph/identity';
 import { prepareSupergraph } from '../router/src/supergraph.js';
 import { at, expectDenied, expectOk } from './expect.js';
@@ -116,6 +129,44 @@ function protectedCoordinates(sdl: string): Map<string, string[]> {
 
 const SUPERGRAPH = readFileSync(new URL('../supergraph.graphql', import.meta.url), 'utf8');
 const PROTECTED = protectedCoordinates(SUPERGRAPH);
+const API_SCHEMA = Supergraph.build(prepareSupergraph(SUPERGRAPH).sdl)
+  .apiSchema()
+  .toGraphQLJSSchema();
+/** Types a client can ask a subgraph for by key (`_entities`), besides the root types. */
+const ENTITY_TYPES = parse(SUPERGRAPH)
+  .definitions.filter(isTypeDefinitionNode)
+  .filter((type) =>
+    type.directives?.some(
+      (d) => d.name.value === 'join__type' && d.arguments?.some((a) => a.name.value === 'key'),
+    ),
+  )
+  .map((type) => type.name.value);
+
+/**
+ * Fields that reach protected data (a field or type in PROTECTED) while neither they nor any field
+ * on the way from a root type or an entity has a case: a field added without a directive, that
+ * returns a protected type, shows up here. The walk stops at fields with a case, which test what
+ * lies behind them.
+ */
+function unguardedPaths(schema: GraphQLSchema): string[] {
+  const found: string[] = [];
+  const seen = new Set<string>();
+  const walk = (type: GraphQLNamedType | undefined) => {
+    if (!type || seen.has(type.name)) return;
+    seen.add(type.name);
+    if (isUnionType(type)) return type.getTypes().forEach(walk);
+    if (!isObjectType(type) && !isInterfaceType(type)) return;
+    for (const field of Object.values(type.getFields())) {
+      const coordinate = `${type.name}.${field.name}`;
+      if (coordinate in CASES) continue;
+      const target = getNamedType(field.type);
+      if (PROTECTED.has(coordinate) || PROTECTED.has(target.name)) found.push(coordinate);
+      else walk(target);
+    }
+  };
+  for (const name of ['Query', 'Mutation', ...ENTITY_TYPES]) walk(schema.getType(name));
+  return found.sort();
+}
 
 // ---------------------------------------------------------------------------------------------
 // The matrix
@@ -532,6 +583,17 @@ describe('the matrix covers the schema', () => {
       .filter(([coordinate]) => !(coordinate in CASES))
       .map(([coordinate, specs]) => `${coordinate} (@${specs.join(', @')})`);
     expect(missing, `add a case to CASES for: ${missing.join(', ')}`).toEqual([]);
+  });
+
+  it('has a case on every way to protected data: no field without one leads to a protected field or type', () => {
+    expect(unguardedPaths(API_SCHEMA)).toEqual([]);
+    // Guards the guard: a new field that returns a protected type, with no directive of its own
+    // and no case, is reported.
+    const extended = extendSchema(
+      API_SCHEMA,
+      parse('extend type Query { latestOrder: Order } extend type User { lastOrder: Order }'),
+    );
+    expect(unguardedPaths(extended)).toEqual(['Query.latestOrder', 'User.lastOrder']);
   });
 
   it('has no case for a coordinate the schema does not protect (a renamed or removed field)', () => {
