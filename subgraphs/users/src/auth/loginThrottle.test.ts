@@ -23,6 +23,14 @@ describe('secondsLocked', () => {
     expect(secondsLocked([], 5, settings, now)).toBe(0);
   });
 
+  it('is nothing within the allowance, even when a concurrent attempt was filed after now', () => {
+    const inAMoment = new Date(now.getTime() + 20);
+    expect(secondsLocked([inAMoment, secondsAgo(1)], 5, settings, now)).toBe(0);
+    expect(secondsLocked([inAMoment, ...[1, 2, 3, 4].map(secondsAgo)], 5, settings, now)).toBe(
+      30.02,
+    );
+  });
+
   it('is over once the lockout has passed', () => {
     expect(secondsLocked([31, 32, 33, 34, 35].map(secondsAgo), 5, settings, now)).toBe(0);
   });

@@ -45,9 +45,11 @@ export function secondsLocked(
   now: Date,
 ): number {
   const latest = attempts[0];
-  if (!latest) return 0;
-  const until = latest.getTime() + lockoutSeconds(attempts.length, allowance, settings) * 1000;
-  return Math.max(0, (until - now.getTime()) / 1000);
+  const lockout = lockoutSeconds(attempts.length, allowance, settings);
+  // Not locked at all. Checked apart, because a concurrent attempt filed a moment after `now`
+  // would otherwise leave a lockout of 0 seconds ending in the future.
+  if (!latest || lockout === 0) return 0;
+  return Math.max(0, (latest.getTime() + lockout * 1000 - now.getTime()) / 1000);
 }
 
 /**
