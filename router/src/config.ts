@@ -62,6 +62,13 @@ const Env = z.object({
   // an unknown `kid` (jose's cooldown). It stops tokens with made-up kids from making the router
   // hammer the key server; the README's key rotation procedure makes it irrelevant.
   JWKS_COOLDOWN_SECONDS: z.coerce.number().int().min(0).max(3600).default(30),
+  // Where the access token revocations are (see auth/revocations.ts): by default the users
+  // subgraph's, at the origin of its routing URL. `off` for an identity provider that revokes
+  // nothing the router could ask about.
+  REVOCATIONS_URL: z.union([z.literal('off'), httpUrl]).optional(),
+  // How old the router's copy of the revocation list may be: a logout takes this long, at most,
+  // to reach every router.
+  REVOCATION_REFRESH_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   // Reverse proxies in front of the router that append to X-Forwarded-For; see identity/clientIp.ts.
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   IDENTITY_SIGNING_SECRET: identitySigningSecret,
@@ -110,6 +117,11 @@ export interface RouterConfig {
     readonly jwksCooldownSeconds: number;
   };
   /**
+   * Access token revocations: where the list is (null: not checked; undefined: the users
+   * subgraph's), and how old the router's copy of it may be.
+   */
+  readonly revocations: { readonly url: string | null | undefined; readonly refreshMs: number };
+  /**
    * How many reverse proxies in front of the router append the address they saw to
    * X-Forwarded-For. 0: the caller's address is the socket's peer, and the header is ignored.
    */
@@ -151,6 +163,10 @@ export function loadRouterConfig(
       clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
       maxAgeSeconds: env.JWT_MAX_AGE_SECONDS,
       jwksCooldownSeconds: env.JWKS_COOLDOWN_SECONDS,
+    },
+    revocations: {
+      url: env.REVOCATIONS_URL === 'off' ? null : env.REVOCATIONS_URL,
+      refreshMs: env.REVOCATION_REFRESH_MS,
     },
     trustedProxyHops: env.TRUSTED_PROXY_HOPS,
     identity: { secret: env.IDENTITY_SIGNING_SECRET },

@@ -3,12 +3,14 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import type { GraphQLSchema } from 'graphql';
+import { REVOCATIONS_PATH } from '@supergraph/identity';
 import {
   createFormatError,
   createGraphQLRequestListener,
   type Logger,
 } from '@supergraph/service-kit';
 import { createAccessTokenVerifier } from './auth/accessTokens.js';
+import { createRevocationCheck } from './auth/revocations.js';
 import { AuthorizingGateway } from './authorization/AuthorizingGateway.js';
 import type { RouterConfig } from './config.js';
 import type { RouterContext } from './context.js';
@@ -135,7 +137,24 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
   });
   await apollo.start();
 
-  const verifyAuthorization = createAccessTokenVerifier({ jwt: config.jwt, logger });
+  const usersUrl = config.subgraphUrls['users'] ?? supergraph.subgraphUrls['users'];
+  const revocationsUrl =
+    config.revocations.url === undefined && usersUrl
+      ? new URL(REVOCATIONS_PATH, usersUrl).href
+      : config.revocations.url;
+  const verifyAuthorization = createAccessTokenVerifier({
+    jwt: config.jwt,
+    isRevoked: revocationsUrl
+      ? createRevocationCheck({
+          url: revocationsUrl,
+          secret: config.identity.secret,
+          refreshMs: config.revocations.refreshMs,
+          timeoutMs: config.subgraphTimeoutMs,
+          logger,
+        })
+      : undefined,
+    logger,
+  });
 
   const listener = createGraphQLRequestListener<RouterContext>({
     apollo,

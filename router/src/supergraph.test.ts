@@ -24,6 +24,13 @@ describe('prepareSupergraph', () => {
     expect([...supergraph.subgraphs().names()].sort()).toEqual(['orders', 'users']);
   });
 
+  it('reads each subgraph’s routing URL', () => {
+    expect(prepareSupergraph(committed).subgraphUrls).toEqual({
+      users: 'http://localhost:4001/graphql',
+      orders: 'http://localhost:4002/graphql',
+    });
+  });
+
   it('keeps the API schema whole: every type and field, with only the directives removed', () => {
     const before = Supergraph.build(committed, { supportedFeatures: null }).apiSchema().toString();
     const after = Supergraph.build(prepareSupergraph(committed).sdl).apiSchema().toString();

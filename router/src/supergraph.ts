@@ -30,6 +30,8 @@ export interface LoadedSupergraph {
   /** The SDL to hand to ApolloGateway: the composed supergraph minus its `for: SECURITY` features. */
   readonly sdl: string;
   readonly securityFeatures: readonly SecurityFeature[];
+  /** Each subgraph's routing URL, by name (`users`), as composition wrote it. */
+  readonly subgraphUrls: Readonly<Record<string, string>>;
   /**
    * The `@authenticated` / `@requiresScopes` requirements read before stripping, for the router
    * to enforce itself (see authorization/AuthorizingGateway.ts), bound to the API schema.
@@ -59,9 +61,21 @@ export function prepareSupergraph(supergraphSdl: string): LoadedSupergraph {
       return undefined;
     },
   });
+  const subgraphUrls: Record<string, string> = {};
+  visit(document, {
+    EnumValueDefinition(node) {
+      for (const directive of node.directives ?? []) {
+        if (directive.name.value !== 'join__graph') continue;
+        const name = stringArgument(directive.arguments, 'name');
+        const url = stringArgument(directive.arguments, 'url');
+        if (name && url) subgraphUrls[name] = url;
+      }
+    },
+  });
   return {
     sdl: print(stripped),
     securityFeatures,
+    subgraphUrls,
     accessRequirements: readAccessRequirements(document, securityFeatures),
   };
 }

@@ -29,9 +29,10 @@ export class ApiError extends Error {
     /** The HTTP status, or null when no response arrived. */
     readonly status: number | null,
     /**
-     * The router's `extensions.reason` for a refused access token: `expired`, `invalid` or
-     * `malformed-header` (router/src/auth/accessTokens.ts). Its `WWW-Authenticate` header says
-     * `invalid_token` for the first two alike, so this is what tells an expired token apart.
+     * The router's `extensions.reason` for a refused access token: `expired`, `revoked`,
+     * `invalid` or `malformed-header` (router/src/auth/accessTokens.ts). Its `WWW-Authenticate`
+     * header says `invalid_token` for the first three alike, so this is what tells a token that
+     * a refresh can replace apart.
      */
     readonly reason: string | null = null,
   ) {
@@ -129,8 +130,16 @@ async function refresh(session: Session | null): Promise<Session> {
   return renewed;
 }
 
+/**
+ * A token that a refresh may replace: expired, or revoked (a new role revokes access tokens but
+ * not the session; after a logout elsewhere, the refresh is refused too and the session ends).
+ */
 function isExpiredToken(error: unknown): boolean {
-  return error instanceof ApiError && error.status === 401 && error.reason === 'expired';
+  return (
+    error instanceof ApiError &&
+    error.status === 401 &&
+    (error.reason === 'expired' || error.reason === 'revoked')
+  );
 }
 
 /**

@@ -25,3 +25,12 @@ export {
   type CallerRequirement,
   type RequirementDirectiveNames,
 } from './access.js';
+export {
+  REVOCATIONS_PATH,
+  indexRevocations,
+  parseRevocationList,
+  type RevocableToken,
+  type RevocationIndex,
+  type RevocationList,
+  type SessionRevocation,
+} from './revocations.js';

@@ -2,6 +2,7 @@ import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import { createIdentity, isRole, parseScopes, type Identity } from '@supergraph/identity';
 import { ErrorCode, HttpError, describeError, type Logger } from '@supergraph/service-kit';
 import type { RouterConfig } from '../config.js';
+import type { RevocationCheck } from './revocations.js';
 
 /**
  * jose errors that mean "this token is no good", as opposed to "we could not check it" (the JWKS
@@ -26,6 +27,8 @@ export type VerifyAuthorization = (
 
 export interface AccessTokenVerifierOptions {
   jwt: RouterConfig['jwt'];
+  /** Asked about every token that passes the other checks; absent when nothing is revoked. */
+  isRevoked?: RevocationCheck | undefined;
   logger: Logger;
 }
 
@@ -44,6 +47,7 @@ export interface AccessTokenVerifierOptions {
  */
 export function createAccessTokenVerifier({
   jwt,
+  isRevoked,
   logger,
 }: AccessTokenVerifierOptions): VerifyAuthorization {
   // Cached, and refetched when a token names an unknown `kid`: that is how key rotation works.
@@ -92,21 +96,37 @@ export function createAccessTokenVerifier({
       );
     }
 
-    const subject = payload.sub;
+    const { sub: subject, sid, gen } = payload;
     // An identity provider that knows nothing of our roles issues plain users.
     const role = payload[jwt.roleClaim] ?? 'USER';
     // A scope claim that is there but unreadable is refused, never read as "no scopes".
     const scopes = parseScopes(payload[jwt.scopeClaim]);
-    if (!subject || !isRole(role) || !scopes) {
+    if (
+      !subject ||
+      !isRole(role) ||
+      !scopes ||
+      (sid !== undefined && typeof sid !== 'string') ||
+      (gen !== undefined && !Number.isInteger(gen))
+    ) {
       logger.info('refused an access token', { reason: 'bad-claims' });
       throw refuse('Your access token is invalid. Log in again.', 'invalid');
+    }
+    if (isRevoked && (await isRevoked({ sid, gen: typeof gen === 'number' ? gen : undefined }))) {
+      logger.info('refused an access token', { reason: 'revoked' });
+      throw refuse(
+        'Your access token was revoked: you logged out, or your password or role changed. Refresh it, or log in again.',
+        'revoked',
+      );
     }
     return createIdentity(subject, role, scopes);
   };
 }
 
 /** A 401 with the RFC 6750 challenge, so generic HTTP clients know to fetch a new token. */
-function refuse(message: string, reason: 'malformed-header' | 'expired' | 'invalid'): HttpError {
+function refuse(
+  message: string,
+  reason: 'malformed-header' | 'expired' | 'invalid' | 'revoked',
+): HttpError {
   const error = reason === 'malformed-header' ? 'invalid_request' : 'invalid_token';
   return new HttpError(
     401,

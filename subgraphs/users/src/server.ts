@@ -3,8 +3,10 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import type { Db } from 'mongodb';
 import type { Logger } from '@supergraph/service-kit';
+import { REVOCATIONS_PATH } from '@supergraph/identity';
 import {
   createByIdLoader,
+  createIdentityGate,
   createSubgraphServer,
   type SubgraphServer,
 } from '@supergraph/subgraph-kit';
@@ -13,10 +15,12 @@ import type { UsersContext } from './context.js';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
 import { jwks, type SigningKey, type VerificationKey } from './auth/keys.js';
 import { createLoginThrottle } from './auth/loginThrottle.js';
+import { createAccessRevocations } from './auth/revocations.js';
 import { createSessions } from './auth/sessions.js';
 import { createTokenIssuer } from './auth/tokens.js';
 import { createLoginThrottleRepository } from './db/loginThrottle.js';
 import { createRefreshTokenRepository } from './db/refreshTokens.js';
+import { createRevocationRepository } from './db/revocations.js';
 import { createUserRepository, type UserRepository } from './db/users.js';
 import { policies } from './policies.js';
 import { resolvers } from './resolvers/index.js';
@@ -52,9 +56,11 @@ export async function createUsersSubgraph({
   const repository = createUserRepository(db);
   const refreshTokens = createRefreshTokenRepository(db);
   const loginAttempts = createLoginThrottleRepository(db);
+  const revocationRepository = createRevocationRepository(db);
   await repository.ensureIndexes();
   await refreshTokens.ensureIndexes();
   await loginAttempts.ensureIndexes();
+  await revocationRepository.ensureIndexes();
 
   const passwords = createPasswordHasher();
   const tokens = createTokenIssuer({
@@ -65,7 +71,19 @@ export async function createUsersSubgraph({
     ttlSeconds: config.jwt.ttlSeconds,
     refreshTtlSeconds: config.jwt.refreshTtlSeconds,
   });
-  const sessions = createSessions({ tokens, refreshTokens, users: repository, logger });
+  const revocations = createAccessRevocations({
+    repository: revocationRepository,
+    accessTokenTtlSeconds: config.jwt.ttlSeconds,
+  });
+  const sessions = createSessions({
+    tokens,
+    refreshTokens,
+    users: repository,
+    revocations,
+    logger,
+  });
+  // The revocation list is for the routers only: it says who logged out when.
+  const routerOnly = createIdentityGate({ audience: 'users', ...config.identity, logger });
   const loginThrottle = createLoginThrottle({
     repository: loginAttempts,
     settings: config.loginThrottle,
@@ -98,6 +116,15 @@ export async function createUsersSubgraph({
         headers: { 'content-type': 'application/json', 'cache-control': 'public, max-age=300' },
         body: jwksBody,
       }),
+      // Refuses, with 401, a request the router did not sign.
+      [REVOCATIONS_PATH]: async (request) => {
+        routerOnly(request);
+        return {
+          status: 200,
+          headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+          body: JSON.stringify(await revocations.list()),
+        };
+      },
     },
   });
   return { ...server, repository, passwords };

@@ -7,6 +7,7 @@ import {
   type RefreshTokenRepository,
 } from '../db/refreshTokens.js';
 import type { UserRecord, UserRepository } from '../db/users.js';
+import type { AccessRevocations } from './revocations.js';
 import {
   hashRefreshToken,
   InvalidRefreshTokenError,
@@ -37,8 +38,16 @@ export interface Sessions {
    * (idempotent). Throws UNAUTHENTICATED only for a string that is not a refresh token of ours.
    */
   logout(refreshToken: string): Promise<boolean>;
-  /** Revokes every refresh token of a user: their password changed, or they are gone. */
+  /**
+   * Revokes every refresh token of a user, and their access tokens: their password changed, or
+   * they are gone.
+   */
   revokeUser(userId: ObjectId): Promise<void>;
+  /**
+   * Revokes a user's access tokens but not their sessions: their role changed, and a refresh
+   * gives them a token that says so.
+   */
+  revokeAccessTokens(userId: ObjectId): Promise<void>;
 }
 
 const LOG_IN_AGAIN = 'Your session has ended. Log in again.';
@@ -53,9 +62,10 @@ export function createSessions(options: {
   tokens: TokenIssuer;
   refreshTokens: RefreshTokenRepository;
   users: UserRepository;
+  revocations: AccessRevocations;
   logger: Logger;
 }): Sessions {
-  const { tokens, refreshTokens, users, logger } = options;
+  const { tokens, refreshTokens, users, revocations, logger } = options;
 
   async function issue(
     user: UserRecord,
@@ -79,7 +89,12 @@ export function createSessions(options: {
     return {
       doc,
       session: {
-        accessToken: await tokens.issueAccessToken({ id: userId, role: user.role }),
+        accessToken: await tokens.issueAccessToken({
+          id: userId,
+          role: user.role,
+          sid: family.familyId,
+          gen: family.generation,
+        }),
         expiresIn: tokens.ttlSeconds,
         refreshToken,
         refreshExpiresIn: tokens.refreshTtlSeconds,
@@ -105,8 +120,10 @@ export function createSessions(options: {
     return { claims, doc: doc && doc.jti === claims.jti ? doc : null };
   }
 
+  /** Ends a session: its refresh tokens, and the access tokens they gave out. */
   async function revokeFamily(doc: RefreshTokenDocument, reason: string): Promise<number> {
     const revoked = await refreshTokens.revokeFamily(doc.familyId);
+    await revocations.revoke([{ sid: doc.familyId }]);
     logger.warn('revoked a refresh token family', {
       reason,
       familyId: doc.familyId,
@@ -139,6 +156,7 @@ export function createSessions(options: {
         // A token from a revoked family: log out, reuse, or a password change. If it is the
         // newest one, it was minted while a revocation ran; make sure it is revoked too.
         await refreshTokens.revokeFamily(doc.familyId, now);
+        await revocations.revoke([{ sid: doc.familyId }]);
         throw unauthenticated(`This session was revoked. ${LOG_IN_AGAIN}`);
       }
       const [user] = isObjectIdHex(claims.userId)
@@ -173,10 +191,14 @@ export function createSessions(options: {
       // One we signed that the database no longer knows (its family expired and was tidied
       // away) has nothing left to revoke.
       if (!found.doc) return false;
-      return (await refreshTokens.revokeFamily(found.doc.familyId)) > 0;
+      const revoked = await refreshTokens.revokeFamily(found.doc.familyId);
+      if (revoked > 0) await revocations.revoke([{ sid: found.doc.familyId }]);
+      return revoked > 0;
     },
 
     async revokeUser(userId) {
+      const families = await refreshTokens.familiesOf(userId);
+      await revocations.revoke(families.map(({ familyId }) => ({ sid: familyId })));
       const revoked = await refreshTokens.revokeUser(userId);
       if (revoked > 0) {
         logger.info('revoked the refresh tokens of a user', {
@@ -184,6 +206,15 @@ export function createSessions(options: {
           revoked,
         });
       }
+    },
+
+    async revokeAccessTokens(userId) {
+      // Up to each session's latest generation: the refresh after this one issues a token that
+      // works, and says what changed.
+      const families = await refreshTokens.familiesOf(userId);
+      await revocations.revoke(
+        families.map(({ familyId, generation }) => ({ sid: familyId, upTo: generation })),
+      );
     },
   };
 }

@@ -39,7 +39,11 @@ export interface TokenIssuer {
   readonly ttlSeconds: number;
   /** Refresh token lifetime, seconds. */
   readonly refreshTtlSeconds: number;
-  issueAccessToken(user: { id: string; role: Role }): Promise<string>;
+  /**
+   * `sid` is the session (the refresh token family) and `gen` the refresh that issued the token
+   * (0 at login): what access token revocation names (packages/identity/src/revocations.ts).
+   */
+  issueAccessToken(user: { id: string; role: Role; sid: string; gen: number }): Promise<string>;
   /** Signs a refresh token for `userId` with this `jti`, expiring at `expiresAt`. */
   issueRefreshToken(input: { userId: string; jti: string; expiresAt: Date }): Promise<string>;
   /**
@@ -75,8 +79,8 @@ export function createTokenIssuer(options: {
     ttlSeconds: options.ttlSeconds,
     refreshTtlSeconds: options.refreshTtlSeconds,
 
-    issueAccessToken: ({ id, role }) =>
-      new SignJWT({ role })
+    issueAccessToken: ({ id, role, sid, gen }) =>
+      new SignJWT({ role, sid, gen })
         .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: ACCESS_TOKEN_TYPE })
         .setIssuer(issuer)
         .setAudience(options.audience)

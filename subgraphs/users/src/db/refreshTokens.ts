@@ -96,6 +96,16 @@ export function createRefreshTokenRepository(db: Db) {
       return modifiedCount;
     },
 
+    /** A user's sessions, each with its latest generation. */
+    async familiesOf(userId: ObjectId): Promise<{ familyId: string; generation: number }[]> {
+      const latest = new Map<string, number>();
+      const docs = tokens.find({ userId }, { projection: { familyId: 1, generation: 1 } });
+      for await (const { familyId, generation } of docs) {
+        latest.set(familyId, Math.max(generation, latest.get(familyId) ?? 0));
+      }
+      return [...latest].map(([familyId, generation]) => ({ familyId, generation }));
+    },
+
     /**
      * Deletes the families of a user whose every token has expired. FerretDB has no TTL indexes,
      * so login tidies up after the user who logs in. A family goes whole, never token by token:

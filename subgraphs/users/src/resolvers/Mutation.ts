@@ -100,8 +100,10 @@ export const Mutation: MutationResolvers = {
       throw new GraphQLError(`No user has the id ${id}.`, {
         extensions: { code: ErrorCode.NOT_FOUND },
       });
-    // Whoever knew the old password may hold a session: a new password ends them all.
+    // Whoever knew the old password may hold a session: a new password ends them all. A new
+    // role ends the access tokens that state the old one; a refresh gets one with the new role.
     if (changes.passwordHash) await sessions.revokeUser(userId);
+    else if (changes.role) await sessions.revokeAccessTokens(userId);
     return updated;
   },
 

@@ -1,0 +1,86 @@
+import {
+  indexRevocations,
+  parseRevocationList,
+  signRequest,
+  type RevocableToken,
+  type RevocationIndex,
+} from '@supergraph/identity';
+import { ErrorCode, HttpError, describeError, type Logger } from '@supergraph/service-kit';
+
+/** Whether an access token was revoked (logout, reuse, a new password or role). */
+export type RevocationCheck = (token: RevocableToken) => Promise<boolean>;
+
+/**
+ * Checks access tokens against the revocations the users subgraph recorded in MongoDB (see
+ * packages/identity/src/revocations.ts). The router keeps a copy of the list and fetches it
+ * again, once for all the requests waiting, when the copy is older than `refreshMs`: a
+ * revocation made through any users replica reaches every router within that time.
+ *
+ * When the list cannot be fetched, the router goes on with its copy, and tries again only after
+ * `refreshMs` (a second at least), so that an outage of the users subgraph costs one wait per
+ * interval rather than one per request, and logged-in callers keep getting answers from the
+ * other subgraphs. Revocations the copy lacks were made after the outage began, through another
+ * router; they apply once the list can be fetched again. Without any copy (the users subgraph
+ * unreachable since the router started) it answers 503, as it does when the JWKS is unreachable.
+ */
+export function createRevocationCheck(options: {
+  url: string;
+  /** The router's signing secret: the list is served to the router only. */
+  secret: string;
+  refreshMs: number;
+  timeoutMs: number;
+  logger: Logger;
+}): RevocationCheck {
+  const { url, secret, refreshMs, timeoutMs, logger } = options;
+  let copy: RevocationIndex | undefined;
+  let nextFetchAt = 0;
+  let fetching: Promise<RevocationIndex | undefined> | undefined;
+
+  async function fetchList(): Promise<RevocationIndex | undefined> {
+    // Counted from when the list was asked for: nothing revoked before then is missing from it.
+    const startedAt = Date.now();
+    try {
+      const response = await fetch(url, {
+        headers: signRequest({
+          secret,
+          audience: 'users',
+          userId: undefined,
+          role: undefined,
+          body: '',
+        }),
+        signal: AbortSignal.timeout(timeoutMs),
+        redirect: 'error',
+      });
+      if (!response.ok) throw new Error(`answered HTTP ${response.status}`);
+      const list = parseRevocationList(await response.json());
+      if (!list) throw new Error('answered something that is not a revocation list');
+      copy = indexRevocations(list);
+      nextFetchAt = startedAt + refreshMs;
+    } catch (error) {
+      logger.error('could not fetch the revocation list; going on with the last copy', {
+        url,
+        hasCopy: copy !== undefined,
+        ...describeError(error),
+      });
+      nextFetchAt = Date.now() + Math.max(refreshMs, 1_000);
+    }
+    return copy;
+  }
+
+  async function current(): Promise<RevocationIndex> {
+    if (Date.now() >= nextFetchAt) {
+      fetching ??= fetchList().finally(() => {
+        fetching = undefined;
+      });
+    }
+    const index = (await fetching) ?? copy;
+    if (index) return index;
+    throw new HttpError(
+      503,
+      ErrorCode.SERVICE_UNAVAILABLE,
+      'Access tokens cannot be checked right now. Try again shortly.',
+    );
+  }
+
+  return async (token) => (await current()).isRevoked(token);
+}

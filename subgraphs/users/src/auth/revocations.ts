@@ -1,0 +1,42 @@
+import type { RevocationList, SessionRevocation } from '@supergraph/identity';
+import type { RevocationRepository } from '../db/revocations.js';
+
+/**
+ * Revokes access tokens, which the routers check (see packages/identity/src/revocations.ts).
+ * Refresh tokens are revoked in their own collection (auth/sessions.ts); this is for the access
+ * tokens already out there, which would otherwise stay valid until they expire.
+ */
+export interface AccessRevocations {
+  revoke(sessions: readonly SessionRevocation[]): Promise<void>;
+  /** What `GET /revocations` answers. */
+  list(now?: Date): Promise<RevocationList>;
+}
+
+/**
+ * How long past an access token's lifetime a revocation is kept: the routers' clock tolerance,
+ * and clocks that disagree, with room to spare.
+ */
+const MARGIN_SECONDS = 60;
+
+export function createAccessRevocations(options: {
+  repository: RevocationRepository;
+  /** The lifetime of an access token (JWT_TTL_SECONDS). */
+  accessTokenTtlSeconds: number;
+}): AccessRevocations {
+  const { repository } = options;
+  const windowSeconds = options.accessTokenTtlSeconds + MARGIN_SECONDS;
+  let lastSweep = 0;
+
+  return {
+    revoke: (sessions) => repository.add(sessions),
+
+    async list(now = new Date()) {
+      const since = new Date(now.getTime() - windowSeconds * 1000);
+      if (now.getTime() - lastSweep > 60_000) {
+        lastSweep = now.getTime();
+        await repository.deleteOlderThan(since);
+      }
+      return { windowSeconds, sessions: await repository.since(since) };
+    },
+  };
+}
