@@ -7,6 +7,7 @@ import {
   createLogger,
   createMongoClient,
   listen,
+  type Logger,
   type RunningHttpServer,
 } from '@supergraph/service-kit';
 import { createRouter } from '../router/src/server.js';
@@ -48,6 +49,8 @@ export interface RunningGraph {
   readonly ordersDb: Db;
   /** Every GraphQL request (POST /graphql) each subgraph has received, as received. */
   readonly subgraphRequests: Record<'users' | 'orders', SubgraphRequest[]>;
+  /** Every log entry of the services so far: what the operator sees, and no client does. */
+  readonly logs: readonly LogEntry[];
   /** Every MongoDB command the subgraphs have sent so far (the driver's command monitoring). */
   readonly commands: CommandStartedEvent[];
   /** POSTs a GraphQL request; `token` becomes `Authorization: Bearer <token>`. */
@@ -104,6 +107,12 @@ export interface RunningGraph {
   stop(): Promise<void>;
 }
 
+export interface LogEntry {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly message: string;
+  readonly fields: Record<string, unknown>;
+}
+
 /** A GraphQL request a subgraph received. */
 export interface SubgraphRequest {
   readonly headers: IncomingHttpHeaders;
@@ -143,10 +152,24 @@ export async function startGraph(
   let signingKey = await generateSigningKey('EdDSA');
   let previousKeys: readonly VerificationKey[] = [];
   // TEST_LOG_LEVEL=debug npm run test:int shows the services' logs when a test needs explaining.
-  const logger = createLogger(
+  const printer = createLogger(
     'test',
     process.env['TEST_LOG_LEVEL'] === 'debug' ? 'debug' : 'silent',
   );
+  // Every entry is also kept, so that a test can check what reaches the log and not the client.
+  const logs: LogEntry[] = [];
+  const keep =
+    (level: LogEntry['level']) =>
+    (message: string, fields: Record<string, unknown> = {}) => {
+      logs.push({ level, message, fields });
+      printer[level](message, fields);
+    };
+  const logger: Logger = {
+    debug: keep('debug'),
+    info: keep('info'),
+    warn: keep('warn'),
+    error: keep('error'),
+  };
   const baseEnv = {
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
@@ -275,6 +298,7 @@ export async function startGraph(
     usersDb,
     ordersDb,
     subgraphRequests,
+    logs,
     commands,
     request,
     post: send,

@@ -57,6 +57,10 @@ describe('a subgraph that is down', () => {
       extensions: { code: 'SERVICE_UNAVAILABLE' },
     });
     expectNothingInternal(response.body);
+    // What the client is not told, the operator is: which subgraph, and what went wrong.
+    const logged = graph.logs.filter((entry) => entry.message === 'subgraph request failed');
+    expect(logged.at(-1)).toMatchObject({ level: 'error', fields: { subgraph: 'orders' } });
+    expect(JSON.stringify(logged.at(-1)?.fields)).toMatch(/ECONNREFUSED|fetch failed/i);
   });
 
   it('puts the error at each field of a root fetch, aliases included', async () => {
