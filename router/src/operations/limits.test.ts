@@ -132,6 +132,12 @@ describe('request limits', () => {
     expect(refusal(defaulted(10))).toBeNull();
     // What the request sends wins over the default.
     expect(refusal(defaulted(100), { variables: { n: 10 } })).toBeNull();
+    // Names every object inherits read the request's variables, never Object.prototype.
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(refusal(defaulted(100).replaceAll('$n', `$${name}`)), name).toBe(
+        'COST_ESTIMATED_TOO_EXPENSIVE',
+      );
+    }
   });
 
   it('count a field repeated through fragments, as it executes: merged into one selection set', () => {

@@ -181,12 +181,16 @@ function measure(
     if (definition.kind === Kind.FRAGMENT_DEFINITION)
       fragments.set(definition.name.value, definition);
   }
-  const variables: Record<string, unknown> = {};
+  // A Map, and own properties only: a variable named `constructor` or `__proto__` must not read
+  // what every object inherits.
+  const variables = new Map<string, unknown>();
   for (const { variable, defaultValue } of operation.variableDefinitions ?? []) {
     const name = variable.name.value;
-    variables[name] =
-      requestVariables[name] ??
-      (defaultValue?.kind === Kind.INT ? Number(defaultValue.value) : undefined);
+    const sent = Object.hasOwn(requestVariables, name) ? requestVariables[name] : undefined;
+    variables.set(
+      name,
+      sent ?? (defaultValue?.kind === Kind.INT ? Number(defaultValue.value) : undefined),
+    );
   }
   const fragmentStats = new Map<string, Stats>();
   const expanding = new Set<string>();
@@ -305,7 +309,7 @@ function fieldDefinition(
 function listSize(
   definition: GraphQLField<unknown, unknown> | undefined,
   field: FieldNode,
-  variables: Readonly<Record<string, unknown>>,
+  variables: ReadonlyMap<string, unknown>,
 ): number {
   if (!definition) return 1;
   for (const argument of definition.args) {
@@ -317,7 +321,7 @@ function listSize(
     const node = field.arguments?.find((a) => a.name.value === argument.name)?.value;
     let value: unknown = argument.defaultValue;
     if (node?.kind === Kind.INT) value = Number(node.value);
-    else if (node?.kind === Kind.VARIABLE) value = variables[node.name.value] ?? value;
+    else if (node?.kind === Kind.VARIABLE) value = variables.get(node.name.value) ?? value;
     if (typeof value === 'number' && Number.isFinite(value)) return Math.max(1, Math.trunc(value));
   }
   return 1;
