@@ -1,6 +1,11 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRevocationList, REVOCATIONS_PATH, signRequest } from '@supergraph/identity';
+import {
+  parseRevocationList,
+  REVOCATIONS_AUDIENCE,
+  REVOCATIONS_PATH,
+  signRequest,
+} from '@supergraph/identity';
 import { at, expectOk } from './expect.js';
 import { startGraph, type GraphQLResponse, type RunningGraph } from './graph.js';
 
@@ -170,20 +175,30 @@ describe('the revocation list', () => {
     expect(unsigned.status).toBe(401);
     expect(await unsigned.text()).not.toContain('sessions');
 
-    const signed = await fetch(url, {
-      headers: signRequest({
+    const signedAs = (audience: string) =>
+      signRequest({
         secret: graph.identitySecret,
-        audience: 'users',
+        audience,
         userId: undefined,
         role: undefined,
         body: '',
-      }),
-    });
+      });
+    // Signed for GraphQL requests to the users subgraph: not for this.
+    expect((await fetch(url, { headers: signedAs('users') })).status).toBe(401);
+    // And the list's signature is not one for a GraphQL request with an empty body.
+    const graphqlGet = (audience: string) =>
+      fetch(new URL('/graphql?query=%7B__typename%7D', graph.usersUrl), {
+        headers: { ...signedAs(audience), 'apollo-require-preflight': 'true' },
+      });
+    expect((await graphqlGet(REVOCATIONS_AUDIENCE)).status).toBe(401);
+    expect((await graphqlGet('users')).status).toBe(200); // the control: such a request runs
+    const signed = await fetch(url, { headers: signedAs(REVOCATIONS_AUDIENCE) });
     expect(signed.status).toBe(200);
     expect(signed.headers.get('cache-control')).toBe('no-store');
     const list = parseRevocationList(await signed.json());
-    // As long as an access token lives (JWT_TTL_SECONDS, 900), and a minute.
-    expect(list).toMatchObject({ windowSeconds: 960 });
+    // As long as an access token lives (JWT_TTL_SECONDS, 900), the routers' largest clock
+    // tolerance (300) and a minute.
+    expect(list).toMatchObject({ windowSeconds: 1260 });
     expect(list?.sessions).toContainEqual({ sid: decodeJwt(session.token)['sid'] });
     expect(JSON.stringify(list)).not.toContain(session.userId);
   });

@@ -44,11 +44,20 @@ export function createIdentity(
   return Object.freeze({ id, role, scopes });
 }
 
-/** At most this many scopes per caller: they travel in a header on every subgraph request. */
+/** At most this many scopes in a token: they travel in a header on every subgraph request. */
 export const MAX_SCOPES = 64;
+
+/** At most this many in the header: a token's, and its role's on top. */
+const MAX_IDENTITY_SCOPES =
+  MAX_SCOPES + Math.max(...Object.values(SCOPES_BY_ROLE).map((scopes) => scopes.length));
 
 /** A scope token as OAuth 2.0 defines it (RFC 6749, section 3.3): printable ASCII, no space, `"` or `\`. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
+
+/** Reads the `x-user-scopes` header: a token's scopes and its role's. */
+export function parseIdentityScopes(value: unknown): string[] | null {
+  return parseScopes(value, MAX_IDENTITY_SCOPES);
+}
 
 /**
  * Reads a list of scopes as OAuth writes it: a space-separated string (the `scope` claim of
@@ -56,7 +65,7 @@ const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/;
  * claim some identity providers use). Absent is none. Returns null for anything malformed, which
  * callers refuse rather than read as "no scopes".
  */
-export function parseScopes(value: unknown): string[] | null {
+export function parseScopes(value: unknown, max = MAX_SCOPES): string[] | null {
   if (value === undefined) return [];
   const list: unknown[] | null =
     typeof value === 'string'
@@ -64,7 +73,7 @@ export function parseScopes(value: unknown): string[] | null {
       : Array.isArray(value)
         ? value
         : null;
-  if (!list || list.length > MAX_SCOPES) return null;
+  if (!list || list.length > max) return null;
   const scopes: string[] = [];
   for (const scope of list) {
     if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) return null;

@@ -26,6 +26,7 @@ export {
   type RequirementDirectiveNames,
 } from './access.js';
 export {
+  REVOCATIONS_AUDIENCE,
   REVOCATIONS_PATH,
   indexRevocations,
   parseRevocationList,

@@ -14,6 +14,13 @@
  */
 export const REVOCATIONS_PATH = '/revocations';
 
+/**
+ * What the router signs a request for the list as. Not `users`: the signature covers the body,
+ * not the method or path, and a captured signature over this empty body must not pass as one
+ * for a GraphQL request (`GET /graphql?query=...` has an empty body too).
+ */
+export const REVOCATIONS_AUDIENCE = 'users:revocations';
+
 export interface SessionRevocation {
   readonly sid: string;
   /** Access tokens of generations up to this one are revoked; absent: all of them. */

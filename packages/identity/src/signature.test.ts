@@ -59,6 +59,18 @@ describe('signed identity headers', () => {
     });
   });
 
+  it('carries a full scope claim and the role’s scopes on top', () => {
+    const claimed = Array.from({ length: 64 }, (_, i) => `s${i}`);
+    const result = verifyRequest({
+      secret,
+      audience: 'users',
+      header: headersFor(signed('u1', 'ADMIN', { scopes: ['admin', ...claimed].join(' ') })),
+      body,
+      now,
+    });
+    expect(result.ok && result.identity?.scopes).toHaveLength(65);
+  });
+
   it('refuses scopes added or changed under a valid signature, and malformed ones', () => {
     const verify = (headers: Record<string, string>) =>
       verifyRequest({ secret, audience: 'users', header: headersFor(headers), body, now });

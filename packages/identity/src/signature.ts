@@ -1,5 +1,5 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { createIdentity, isRole, parseScopes, type Identity } from './identity.js';
+import { createIdentity, isRole, parseIdentityScopes, type Identity } from './identity.js';
 
 /**
  * Header names of the router-to-subgraph identity contract. The router sets the identity headers
@@ -154,7 +154,7 @@ export function verifyRequest(input: VerifyRequestInput): VerifyResult {
 
   if (userId === undefined && role === undefined && scopes === undefined)
     return { ok: true, identity: null, clientIp };
-  const granted = parseScopes(scopes);
+  const granted = parseIdentityScopes(scopes);
   if (userId === undefined || userId === '' || !isRole(role) || !granted)
     return { ok: false, reason: 'bad-identity' };
   return { ok: true, identity: createIdentity(userId, role, granted), clientIp };

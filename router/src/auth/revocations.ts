@@ -1,6 +1,7 @@
 import {
   indexRevocations,
   parseRevocationList,
+  REVOCATIONS_AUDIENCE,
   signRequest,
   type RevocableToken,
   type RevocationIndex,
@@ -43,7 +44,7 @@ export function createRevocationCheck(options: {
       const response = await fetch(url, {
         headers: signRequest({
           secret,
-          audience: 'users',
+          audience: REVOCATIONS_AUDIENCE,
           userId: undefined,
           role: undefined,
           body: '',

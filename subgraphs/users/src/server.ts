@@ -3,7 +3,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import type { Db } from 'mongodb';
 import type { Logger } from '@supergraph/service-kit';
-import { REVOCATIONS_PATH } from '@supergraph/identity';
+import { REVOCATIONS_AUDIENCE, REVOCATIONS_PATH } from '@supergraph/identity';
 import {
   createByIdLoader,
   createIdentityGate,
@@ -83,7 +83,11 @@ export async function createUsersSubgraph({
     logger,
   });
   // The revocation list is for the routers only: it says who logged out when.
-  const routerOnly = createIdentityGate({ audience: 'users', ...config.identity, logger });
+  const routerOnly = createIdentityGate({
+    audience: REVOCATIONS_AUDIENCE,
+    ...config.identity,
+    logger,
+  });
   const loginThrottle = createLoginThrottle({
     repository: loginAttempts,
     settings: config.loginThrottle,

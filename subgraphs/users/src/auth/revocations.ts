@@ -13,10 +13,11 @@ export interface AccessRevocations {
 }
 
 /**
- * How long past an access token's lifetime a revocation is kept: the routers' clock tolerance,
- * and clocks that disagree, with room to spare.
+ * How long past an access token's lifetime a revocation is kept: the largest clock tolerance a
+ * router accepts (JWT_CLOCK_TOLERANCE_SECONDS, up to 300 s, lets a token live that much past its
+ * `exp`), and a minute for clocks that disagree.
  */
-const MARGIN_SECONDS = 60;
+const MARGIN_SECONDS = 300 + 60;
 
 export function createAccessRevocations(options: {
   repository: RevocationRepository;
