@@ -160,6 +160,25 @@ describe('access tokens', () => {
   });
 });
 
+/** Headers the router would send for a request to the users subgraph signed for `audience`. */
+const signedAs = (audience: string) =>
+  signRequest({
+    secret: graph.identitySecret,
+    audience,
+    userId: undefined,
+    role: undefined,
+    body: '',
+  });
+
+/** The list, fetched as a router fetches it. */
+async function fetchList() {
+  const response = await fetch(new URL(REVOCATIONS_PATH, graph.usersUrl), {
+    headers: signedAs(REVOCATIONS_AUDIENCE),
+  });
+  expect(response.status).toBe(200);
+  return parseRevocationList(await response.json());
+}
+
 describe('the revocation list', () => {
   const LOGOUT = 'mutation ($t: String!) { logout(refreshToken: $t) }';
   const logout = async (refreshToken: string) =>
@@ -175,14 +194,6 @@ describe('the revocation list', () => {
     expect(unsigned.status).toBe(401);
     expect(await unsigned.text()).not.toContain('sessions');
 
-    const signedAs = (audience: string) =>
-      signRequest({
-        secret: graph.identitySecret,
-        audience,
-        userId: undefined,
-        role: undefined,
-        body: '',
-      });
     // Signed for GraphQL requests to the users subgraph: not for this.
     expect((await fetch(url, { headers: signedAs('users') })).status).toBe(401);
     // And the list's signature is not one for a GraphQL request with an empty body.
@@ -201,6 +212,18 @@ describe('the revocation list', () => {
     expect(list).toMatchObject({ windowSeconds: 1260 });
     expect(list?.sessions).toContainEqual({ sid: decodeJwt(session.token)['sid'] });
     expect(JSON.stringify(list)).not.toContain(session.userId);
+  });
+
+  it('grows with sessions ended, not with requests: a revoked token sent again adds nothing', async () => {
+    const session = await graph.login('user', 'u');
+    const sid = decodeJwt(session.token)['sid'];
+    await logout(session.refreshToken);
+    for (let i = 0; i < 3; i += 1) {
+      await graph.request(graph.routerUrl, LOGOUT, { variables: { t: session.refreshToken } });
+      await graph.request(graph.routerUrl, REFRESH, { variables: { t: session.refreshToken } });
+    }
+    const { sessions = [] } = (await fetchList()) ?? {};
+    expect(sessions.filter((revocation) => revocation.sid === sid)).toEqual([{ sid }]);
   });
 
   it('is kept by a router that cannot reach it for a while: answers go on, revocations hold', async () => {

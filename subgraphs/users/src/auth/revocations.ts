@@ -7,6 +7,11 @@ import type { RevocationRepository } from '../db/revocations.js';
  * tokens already out there, which would otherwise stay valid until they expire.
  */
 export interface AccessRevocations {
+  /**
+   * How long an access token can be accepted after it was issued: sessions with no refresh in
+   * that time have no live access token, and need no revocation.
+   */
+  readonly windowSeconds: number;
   revoke(sessions: readonly SessionRevocation[]): Promise<void>;
   /** What `GET /revocations` answers. */
   list(now?: Date): Promise<RevocationList>;
@@ -29,6 +34,7 @@ export function createAccessRevocations(options: {
   let lastSweep = 0;
 
   return {
+    windowSeconds,
     revoke: (sessions) => repository.add(sessions),
 
     async list(now = new Date()) {

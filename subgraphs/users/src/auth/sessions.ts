@@ -25,8 +25,11 @@ export interface Session {
 }
 
 export interface Sessions {
-  /** After a successful login: a new family of refresh tokens. */
-  start(user: UserRecord): Promise<Session>;
+  /**
+   * After a successful login: a new family of refresh tokens. `passwordHash` is the hash the
+   * password was checked against; if it changed meanwhile, the session ends at once.
+   */
+  start(user: UserRecord, passwordHash: string): Promise<Session>;
   /**
    * Exchanges a refresh token for a new access token and the next refresh token. A token that
    * was used already revokes its whole family (someone holds a copy) and is refused; so is an
@@ -67,40 +70,65 @@ export function createSessions(options: {
 }): Sessions {
   const { tokens, refreshTokens, users, revocations, logger } = options;
 
-  async function issue(
-    user: UserRecord,
+  /** The next refresh token of a family, and the document that stores its hash. */
+  async function mintRefreshToken(
+    userId: ObjectId,
     family: { familyId: string; generation: number },
     now: Date,
-  ): Promise<{ session: Session; doc: RefreshTokenDocument }> {
-    const userId = user._id.toHexString();
+  ): Promise<{ refreshToken: string; doc: RefreshTokenDocument }> {
     const jti = randomUUID();
     const expiresAt = new Date(now.getTime() + tokens.refreshTtlSeconds * 1000);
-    const refreshToken = await tokens.issueRefreshToken({ userId, jti, expiresAt });
-    const doc: RefreshTokenDocument = {
-      _id: refreshTokenId(family.familyId, family.generation),
-      ...family,
+    const refreshToken = await tokens.issueRefreshToken({
+      userId: userId.toHexString(),
       jti,
-      tokenHash: hashRefreshToken(refreshToken),
-      userId: user._id,
-      createdAt: now,
       expiresAt,
-      revokedAt: null,
-    };
+    });
     return {
-      doc,
-      session: {
-        accessToken: await tokens.issueAccessToken({
-          id: userId,
-          role: user.role,
-          sid: family.familyId,
-          gen: family.generation,
-        }),
-        expiresIn: tokens.ttlSeconds,
-        refreshToken,
-        refreshExpiresIn: tokens.refreshTtlSeconds,
-        user,
+      refreshToken,
+      doc: {
+        _id: refreshTokenId(family.familyId, family.generation),
+        ...family,
+        jti,
+        tokenHash: hashRefreshToken(refreshToken),
+        userId,
+        createdAt: now,
+        expiresAt,
+        revokedAt: null,
       },
     };
+  }
+
+  /**
+   * The session a stored refresh token opens, with an access token signed for `user` as read
+   * after the refresh token was stored. That order is what keeps a stale role or password from
+   * outliving a change: a change written before the read is in the token, and one written after
+   * it revokes this generation too, since `revokeUser` and `revokeAccessTokens` list the sessions
+   * after the user is written.
+   */
+  async function open(
+    user: UserRecord,
+    { refreshToken, doc }: { refreshToken: string; doc: RefreshTokenDocument },
+  ): Promise<Session> {
+    return {
+      accessToken: await tokens.issueAccessToken({
+        id: user._id.toHexString(),
+        role: user.role,
+        sid: doc.familyId,
+        gen: doc.generation,
+      }),
+      expiresIn: tokens.ttlSeconds,
+      refreshToken,
+      refreshExpiresIn: tokens.refreshTtlSeconds,
+      user,
+    };
+  }
+
+  /** The sessions of a user that may have a live access token, for a revocation. */
+  function liveFamiliesOf(userId: ObjectId) {
+    return refreshTokens.familiesOf(
+      userId,
+      new Date(Date.now() - revocations.windowSeconds * 1000),
+    );
   }
 
   /**
@@ -120,10 +148,13 @@ export function createSessions(options: {
     return { claims, doc: doc && doc.jti === claims.jti ? doc : null };
   }
 
-  /** Ends a session: its refresh tokens, and the access tokens they gave out. */
+  /**
+   * Ends a session: its refresh tokens, and the access tokens they gave out. The access tokens
+   * first: should the second step fail, a retry still finds the session live and ends it.
+   */
   async function revokeFamily(doc: RefreshTokenDocument, reason: string): Promise<number> {
-    const revoked = await refreshTokens.revokeFamily(doc.familyId);
     await revocations.revoke([{ sid: doc.familyId }]);
+    const revoked = await refreshTokens.revokeFamily(doc.familyId);
     logger.warn('revoked a refresh token family', {
       reason,
       familyId: doc.familyId,
@@ -134,12 +165,23 @@ export function createSessions(options: {
   }
 
   return {
-    async start(user) {
+    async start(user, passwordHash) {
       const now = new Date();
       await refreshTokens.deleteExpiredFamilies(user._id, now);
-      const { session, doc } = await issue(user, { familyId: randomUUID(), generation: 0 }, now);
-      await refreshTokens.insert(doc);
-      return session;
+      const minted = await mintRefreshToken(
+        user._id,
+        { familyId: randomUUID(), generation: 0 },
+        now,
+      );
+      await refreshTokens.insert(minted.doc);
+      // Read again now that the session is stored: a password changed (or the user deleted)
+      // while the old one was being checked ends it here; a change after this read finds it.
+      const current = await users.findCredentials(user.username);
+      if (!current || !current.user._id.equals(user._id) || current.passwordHash !== passwordHash) {
+        await revokeFamily(minted.doc, 'changed-during-login');
+        throw unauthenticated(`The account changed while you were logging in. ${LOG_IN_AGAIN}`);
+      }
+      return open(current.user, minted);
     },
 
     async refresh(refreshToken) {
@@ -155,20 +197,12 @@ export function createSessions(options: {
       if (await refreshTokens.isFamilyRevoked(doc.familyId)) {
         // A token from a revoked family: log out, reuse, or a password change. If it is the
         // newest one, it was minted while a revocation ran; make sure it is revoked too.
-        await refreshTokens.revokeFamily(doc.familyId, now);
         await revocations.revoke([{ sid: doc.familyId }]);
+        await refreshTokens.revokeFamily(doc.familyId, now);
         throw unauthenticated(`This session was revoked. ${LOG_IN_AGAIN}`);
       }
-      const [user] = isObjectIdHex(claims.userId)
-        ? await users.findByIds([new ObjectId(claims.userId)])
-        : [];
-      if (!user || !user._id.equals(doc.userId)) {
-        await revokeFamily(doc, 'user-gone');
-        throw unauthenticated(`This account no longer exists. ${LOG_IN_AGAIN}`);
-      }
-      // The user is read again, so a changed role is in the new access token at once.
-      const next = await issue(
-        user,
+      const next = await mintRefreshToken(
+        doc.userId,
         { familyId: doc.familyId, generation: doc.generation + 1 },
         now,
       );
@@ -178,7 +212,16 @@ export function createSessions(options: {
         await revokeFamily(doc, 'reuse');
         throw unauthenticated(`This refresh token was used already. ${LOG_IN_AGAIN}`);
       }
-      return next.session;
+      // The user is read again, after the next generation is stored (see `open`), so a changed
+      // role is in the new access token at once.
+      const [user] = isObjectIdHex(claims.userId)
+        ? await users.findByIds([new ObjectId(claims.userId)])
+        : [];
+      if (!user || !user._id.equals(doc.userId)) {
+        await revokeFamily(doc, 'user-gone');
+        throw unauthenticated(`This account no longer exists. ${LOG_IN_AGAIN}`);
+      }
+      return open(user, next);
     },
 
     async logout(refreshToken) {
@@ -191,13 +234,14 @@ export function createSessions(options: {
       // One we signed that the database no longer knows (its family expired and was tidied
       // away) has nothing left to revoke.
       if (!found.doc) return false;
-      const revoked = await refreshTokens.revokeFamily(found.doc.familyId);
-      if (revoked > 0) await revocations.revoke([{ sid: found.doc.familyId }]);
-      return revoked > 0;
+      // The access tokens first, and every time: a logout retried after a failure between the
+      // two steps still records them (one record per session, however often).
+      await revocations.revoke([{ sid: found.doc.familyId }]);
+      return (await refreshTokens.revokeFamily(found.doc.familyId)) > 0;
     },
 
     async revokeUser(userId) {
-      const families = await refreshTokens.familiesOf(userId);
+      const families = await liveFamiliesOf(userId);
       await revocations.revoke(families.map(({ familyId }) => ({ sid: familyId })));
       const revoked = await refreshTokens.revokeUser(userId);
       if (revoked > 0) {
@@ -211,7 +255,7 @@ export function createSessions(options: {
     async revokeAccessTokens(userId) {
       // Up to each session's latest generation: the refresh after this one issues a token that
       // works, and says what changed.
-      const families = await refreshTokens.familiesOf(userId);
+      const families = await liveFamiliesOf(userId);
       await revocations.revoke(
         families.map(({ familyId, generation }) => ({ sid: familyId, upTo: generation })),
       );

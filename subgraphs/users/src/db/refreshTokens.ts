@@ -96,10 +96,19 @@ export function createRefreshTokenRepository(db: Db) {
       return modifiedCount;
     },
 
-    /** A user's sessions, each with its latest generation. */
-    async familiesOf(userId: ObjectId): Promise<{ familyId: string; generation: number }[]> {
+    /**
+     * A user's sessions that issued a token after `since`, each with its latest generation: the
+     * sessions that may have a live access token.
+     */
+    async familiesOf(
+      userId: ObjectId,
+      since: Date,
+    ): Promise<{ familyId: string; generation: number }[]> {
       const latest = new Map<string, number>();
-      const docs = tokens.find({ userId }, { projection: { familyId: 1, generation: 1 } });
+      const docs = tokens.find(
+        { userId, createdAt: { $gt: since } },
+        { projection: { familyId: 1, generation: 1 } },
+      );
       for await (const { familyId, generation } of docs) {
         latest.set(familyId, Math.max(generation, latest.get(familyId) ?? 0));
       }

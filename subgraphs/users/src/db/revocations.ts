@@ -1,6 +1,6 @@
-import { ObjectId, type Collection, type Db } from 'mongodb';
+import type { Collection, Db } from 'mongodb';
 import type { SessionRevocation } from '@supergraph/identity';
-import { ensureIndexes } from '@supergraph/service-kit';
+import { ensureIndexes, isDuplicateKeyError } from '@supergraph/service-kit';
 
 /**
  * One revocation of a session's access tokens: all of them (`upTo: null`), or those of
@@ -11,7 +11,12 @@ import { ensureIndexes } from '@supergraph/service-kit';
  * them wrote, and every router sees it.
  */
 export interface RevocationDocument {
-  _id: ObjectId;
+  /**
+   * `<sid>:<upTo or all>`: one document per revocation, however often it is made (a revoked
+   * refresh token presented again, a logout sent twice), so the list grows with sessions ended,
+   * not with requests.
+   */
+  _id: string;
   /** The session: a refresh token family id. */
   sid: string;
   upTo: number | null;
@@ -30,9 +35,19 @@ export function createRevocationRepository(db: Db) {
     },
 
     async add(sessions: readonly SessionRevocation[], at = new Date()): Promise<void> {
-      if (sessions.length === 0) return;
-      await revocations.insertMany(
-        sessions.map(({ sid, upTo }) => ({ _id: new ObjectId(), sid, upTo: upTo ?? null, at })),
+      await Promise.all(
+        sessions.map(async ({ sid, upTo = null }) => {
+          try {
+            await revocations.updateOne(
+              { _id: `${sid}:${upTo ?? 'all'}` },
+              { $set: { sid, upTo, at } },
+              { upsert: true },
+            );
+          } catch (error) {
+            // Two upserts of one revocation at once: the other one made it.
+            if (!isDuplicateKeyError(error)) throw error;
+          }
+        }),
       );
     },
 

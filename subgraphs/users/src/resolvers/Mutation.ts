@@ -47,7 +47,7 @@ export const Mutation: MutationResolvers = {
     if (!found || !valid) throw unauthenticated(LOGIN_FAILED);
 
     await attempt.succeeded();
-    return authPayload(await context.sessions.start(found.user), context);
+    return authPayload(await context.sessions.start(found.user, found.passwordHash), context);
   },
 
   refreshToken: async (_parent, { token }, context) =>
