@@ -1,4 +1,4 @@
-import { decodeJwt } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   parseRevocationList,
@@ -238,5 +238,41 @@ describe('the revocation list', () => {
     const refused = await graph.request(graph.routerUrl, ORDERS, { token: leaves.token });
     expect(refused.status).toBe(401);
     expect(refused.body.errors?.[0]?.extensions?.['reason']).toBe('revoked');
+  });
+});
+
+describe('a router that never got the list', () => {
+  let cut: RunningGraph;
+  beforeAll(async () => {
+    // Nothing listens on port 1: every fetch of the list is refused at once.
+    cut = await startGraph('revocation_cut', {
+      routerEnv: { REVOCATIONS_URL: 'http://127.0.0.1:1/revocations' },
+    });
+  });
+  afterAll(() => cut?.stop());
+
+  it('answers 503 to a token it cannot check, and serves anonymous callers', async () => {
+    const { token } = await cut.login('user', 'u');
+    const response = await cut.request(cut.routerUrl, ME, { token });
+    expect(response.status).toBe(503);
+    expect(response.body.errors?.[0]?.extensions?.['code']).toBe('SERVICE_UNAVAILABLE');
+    expect(expectOk(await cut.request(cut.routerUrl, '{ __typename }'))).toEqual({
+      __typename: 'Query',
+    });
+  });
+
+  it('checks nothing for a token that names no session (another issuer’s), and lets it in', async () => {
+    const { userId } = await cut.login('user', 'u');
+    const token = await new SignJWT({ role: 'USER' })
+      .setProtectedHeader({ alg: cut.signingKey.alg, kid: cut.signingKey.kid, typ: 'at+jwt' })
+      .setIssuer(cut.jwt.issuer)
+      .setAudience(cut.jwt.audience)
+      .setSubject(userId)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(cut.signingKey.privateKey);
+    expect(expectOk(await cut.request(cut.routerUrl, ME, { token }))).toEqual({
+      me: { id: userId },
+    });
   });
 });

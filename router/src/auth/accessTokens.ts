@@ -111,7 +111,13 @@ export function createAccessTokenVerifier({
       logger.info('refused an access token', { reason: 'bad-claims' });
       throw refuse('Your access token is invalid. Log in again.', 'invalid');
     }
-    if (isRevoked && (await isRevoked({ sid, gen: typeof gen === 'number' ? gen : undefined }))) {
+    // Only a token that names its session can have been revoked; one from an identity provider
+    // of your own may not, and costs no look-up.
+    if (
+      isRevoked &&
+      sid !== undefined &&
+      (await isRevoked({ sid, gen: typeof gen === 'number' ? gen : undefined }))
+    ) {
       logger.info('refused an access token', { reason: 'revoked' });
       throw refuse(
         'Your access token was revoked: you logged out, or your password or role changed. Refresh it, or log in again.',

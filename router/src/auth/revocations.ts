@@ -8,6 +8,22 @@ import {
 } from '@supergraph/identity';
 import { ErrorCode, HttpError, describeError, type Logger } from '@supergraph/service-kit';
 
+/** How long a request waits for a list being fetched when the router has a copy. */
+const MAX_WAIT_MS = 2_000;
+
+/** `promise`'s value if it settles within `ms`, else `fallback` (a rejection gives `fallback` too). */
+async function within<T>(ms: number, promise: Promise<T | undefined>, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  try {
+    return (await Promise.race([promise, late])) ?? fallback;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Whether an access token was revoked (logout, reuse, a new password or role). */
 export type RevocationCheck = (token: RevocableToken) => Promise<boolean>;
 
@@ -18,8 +34,8 @@ export type RevocationCheck = (token: RevocableToken) => Promise<boolean>;
  * revocation made through any users replica reaches every router within that time.
  *
  * When the list cannot be fetched, the router goes on with its copy, and tries again only after
- * `refreshMs` (a second at least), so that an outage of the users subgraph costs one wait per
- * interval rather than one per request, and logged-in callers keep getting answers from the
+ * `refreshMs` (a second at least), so that an outage of the users subgraph costs one short wait
+ * per interval rather than one per request, and logged-in callers keep getting answers from the
  * other subgraphs. Revocations the copy lacks were made after the outage began, through another
  * router; they apply once the list can be fetched again. Without any copy (the users subgraph
  * unreachable since the router started) it answers 503, as it does when the JWKS is unreachable.
@@ -74,7 +90,10 @@ export function createRevocationCheck(options: {
         fetching = undefined;
       });
     }
-    const index = (await fetching) ?? copy;
+    // With a copy, a request waits for a fresh list only briefly: a users subgraph that hangs
+    // must not hold every logged-in request for the whole fetch timeout.
+    const index =
+      copy && fetching ? await within(MAX_WAIT_MS, fetching, copy) : ((await fetching) ?? copy);
     if (index) return index;
     throw new HttpError(
       503,
