@@ -191,6 +191,20 @@ describe('per address', () => {
     expect(codeOf(await login(name, PASSWORD, '203.0.113.42'))).toBe('OK');
   });
 
+  it('counts parallel failures from one address across usernames exactly, refusing none early', async () => {
+    // Twenty-five at once, one username each: they all contend for the address's numbers, and
+    // the address checks exactly its twenty passwords.
+    const responses = await Promise.all(
+      Array.from({ length: 25 }, (_, i) => login(`burst-${i}`, WRONG, '203.0.113.45')),
+    );
+    const codes = responses.map(codeOf);
+    expect(
+      codes.filter((code) => code === 'UNAUTHENTICATED'),
+      JSON.stringify(codes),
+    ).toHaveLength(20);
+    expect(codes.filter((code) => code === 'LOGIN_THROTTLED')).toHaveLength(5);
+  });
+
   it('never counts successful logins against an address (many people behind one NAT)', async () => {
     const name = await newUser('throttle-grace');
     for (let i = 0; i < 25; i += 1) {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { GraphQLError } from 'graphql';
+import type { ObjectId } from 'mongodb';
 import { ErrorCode, type Logger } from '@supergraph/service-kit';
 import type { LoginThrottleRepository } from '../db/loginThrottle.js';
 
@@ -111,21 +112,23 @@ export interface LoginThrottle {
 
 /**
  * How many times an attempt judges a key anew after losing the next number to another attempt.
- * Each lost claim means another attempt won one, so a burst at one key settles within its
- * allowance; this bound only stops an endless burst from keeping a request busy.
+ * Each lost claim means another attempt won one, so failures at one key settle within its
+ * allowance. Successful logins give their address's number back, so many people logging in at
+ * once behind one address can take more rounds; this bound only stops an endless burst from
+ * keeping a request busy.
  */
-const MAX_CLAIM_ROUNDS = 10;
+const MAX_CLAIM_ROUNDS = 30;
 
 /**
  * Login throttling per username and per client address, with its state in MongoDB so that every
  * users replica shares it.
  *
  * An attempt is judged against the attempts filed before it, and then claims the next number of
- * each key (db/loginThrottle.ts); an attempt that loses a number to a concurrent one judges the
- * new state again. So fifteen logins in fifteen parallel requests (or fifteen aliases) check at
- * most the allowance of passwords between them, and at least one, however they interleave. Keys
- * are claimed in one order, username first, so that two attempts never each hold the key the
- * other needs. An address's successful attempt is taken back, so that people behind one NAT who
+ * each key (db/loginThrottle.ts); an attempt that loses a number to a concurrent one judges that
+ * key again. So fifteen logins in fifteen parallel requests (or fifteen aliases) check at most
+ * the allowance of passwords between them, and at least one, however they interleave. Keys are
+ * claimed in one order, username first, so that two attempts never each hold the key the other
+ * needs. An address's successful attempt is taken back, so that people behind one NAT who
  * type their passwords right never lock each other out.
  */
 export function createLoginThrottle(options: {
@@ -162,48 +165,57 @@ export function createLoginThrottle(options: {
         return throttled(wait);
       };
 
-      for (let round = 0; round < MAX_CLAIM_ROUNDS; round += 1) {
-        const latest = await Promise.all(
-          keys.map(({ key, allowance }) =>
-            repository.latest(key, allowance + ATTEMPTS_READ_PAST_ALLOWANCE),
-          ),
-        );
-        // A locked key is refused without a write, so hammering it costs nothing and does not
-        // stretch the lockout that `retryAfterSeconds` promised.
-        const waits = keys.map(({ allowance }, i) =>
-          secondsLocked(
-            (latest[i] ?? []).filter(({ at }) => at > since).map(({ at }) => at),
-            allowance,
-            settings,
-            now,
-          ),
-        );
-        const wait = Math.max(...waits);
-        if (wait > 0) {
-          throw refuse(
-            wait,
-            keys.filter((_, i) => (waits[i] ?? 0) > 0).map((k) => k.scope),
-          );
-        }
+      type Key = (typeof keys)[number];
+      const read = async ({ key, allowance }: Key) => {
+        const latest = await repository.latest(key, allowance + ATTEMPTS_READ_PAST_ALLOWANCE);
+        const inWindow = latest.filter(({ at }) => at > since).map(({ at }) => at);
+        return {
+          next: (latest[0]?.seq ?? -1) + 1,
+          wait: secondsLocked(inWindow, allowance, settings, now),
+        };
+      };
 
-        const claimed = [];
-        for (const [i, { key }] of keys.entries()) {
-          const id = await repository.claim(key, (latest[i]?.[0]?.seq ?? -1) + 1, now);
-          if (!id) break;
-          claimed.push(id);
-        }
-        if (claimed.length === keys.length) {
-          const addressAttempt = claimed.slice(1);
-          return {
-            succeeded: async () => {
-              await Promise.all([repository.reset(usernameKey), repository.forget(addressAttempt)]);
-            },
-          };
-        }
-        // Another attempt filed first: give back what this one holds and judge again.
-        await repository.forget(claimed);
+      // A locked key is refused without a write, so hammering it costs nothing and does not
+      // stretch the lockout that `retryAfterSeconds` promised.
+      const first = await Promise.all(keys.map(read));
+      const waits = first.map(({ wait }) => wait);
+      if (Math.max(...waits) > 0) {
+        throw refuse(
+          Math.max(...waits),
+          keys.filter((_, i) => (waits[i] ?? 0) > 0).map((k) => k.scope),
+        );
       }
-      throw refuse(1, ['contention']);
+
+      /**
+       * Claims the key's next number. An attempt that loses it to a concurrent one judges the key
+       * again and claims the number after, holding on to the keys it claimed before this one.
+       */
+      const claim = async (key: Key, state: { next: number; wait: number }) => {
+        for (let round = 0; round < MAX_CLAIM_ROUNDS; round += 1) {
+          if (state.wait > 0) throw refuse(state.wait, [key.scope]);
+          const id = await repository.claim(key.key, state.next, now);
+          if (id) return id;
+          state = await read(key);
+        }
+        throw refuse(1, [key.scope, 'contention']);
+      };
+
+      const claimed: ObjectId[] = [];
+      try {
+        for (const [i, key] of keys.entries()) {
+          claimed.push(await claim(key, first[i] ?? { next: 0, wait: 0 }));
+        }
+      } catch (error) {
+        // Refused after all: this attempt checks no password, and counts against nothing.
+        await repository.forget(claimed);
+        throw error;
+      }
+      const addressAttempt = claimed.slice(1);
+      return {
+        succeeded: async () => {
+          await Promise.all([repository.reset(usernameKey), repository.forget(addressAttempt)]);
+        },
+      };
     },
   };
 }
