@@ -157,8 +157,9 @@ describe('filterOperation', () => {
     ])(abstractSchema);
     const book = { __typename: 'Book', id: 'b1', secret: 's' };
     const pen = { __typename: 'Pen', id: 'p1' };
+    // The caller's own `_routerRuntimeType` alias must not clash with the router's.
     const original = parse(
-      '{ item { id ... on Book { secret } } items { ... on Book { secret } } found { ... on Pen { id } } }',
+      '{ item { _routerRuntimeType: id ... on Book { secret } } items { ... on Book { secret } } found { ... on Pen { id } } }',
     );
     const filtered = filterOperation(
       abstractSchema,
@@ -189,7 +190,7 @@ describe('filterOperation', () => {
       ),
     );
     expect(response.data).toEqual({
-      item: { id: 'b1', secret: null },
+      item: { _routerRuntimeType: 'b1', secret: null },
       items: [{ secret: null }, {}],
       found: { id: 'p1' },
     });

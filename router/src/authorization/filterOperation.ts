@@ -24,6 +24,8 @@ import type { AccessRequirements } from './requirements.js';
 /** What is left of an operation once the fields the caller may not see are taken out. */
 export interface FilteredOperation {
   readonly document: DocumentNode;
+  /** Where `document` asks for the object type of abstract values (see `runtimeTypeKey`). */
+  readonly runtimeTypeKey: string;
   /** Schema coordinates taken out (`Query.users`), sorted: the same caller rights give the same list. */
   readonly denied: readonly string[];
   /** Nothing is left to execute: every root field was taken out. */
@@ -36,13 +38,16 @@ const TYPENAME: FieldNode = { kind: Kind.FIELD, name: { kind: Kind.NAME, value: 
 /**
  * The response key under which the filtered operation asks for the object type of every value of
  * an interface or union type: `completeResponse` needs it to lay the original operation over the
- * result, and the caller's own selections may not include `__typename`.
+ * result, and the caller's own selections may not include `__typename`. One the document does not
+ * use already, so that it never clashes with the caller's own aliases.
  */
-const RUNTIME_TYPE_KEY = '_routerRuntimeType';
-const RUNTIME_TYPE: FieldNode = {
-  ...TYPENAME,
-  alias: { kind: Kind.NAME, value: RUNTIME_TYPE_KEY },
-};
+function runtimeTypeKey(document: DocumentNode): string {
+  const used = new Set<string>();
+  visit(document, { Field: (node) => void used.add(node.alias?.value ?? node.name.value) });
+  let key = '_routerRuntimeType';
+  while (used.has(key)) key = `_${key}`;
+  return key;
+}
 
 /**
  * Takes out of `document` every field and fragment that `identity` may not see under
@@ -71,6 +76,13 @@ export function filterOperation(
     return false;
   };
 
+  // Found once, and only for an operation that selects from an interface or a union.
+  let runtimeTypeField: FieldNode | undefined;
+  const runtimeType = () =>
+    (runtimeTypeField ??= {
+      ...TYPENAME,
+      alias: { kind: Kind.NAME, value: runtimeTypeKey(document) },
+    });
   const typeInfo = new TypeInfo(schema);
   const filtered = visit(
     document,
@@ -89,7 +101,7 @@ export function filterOperation(
         leave: (node) => {
           const type = typeInfo.getParentType();
           if (type && isAbstractType(type))
-            return { ...node, selections: [...node.selections, RUNTIME_TYPE] };
+            return { ...node, selections: [...node.selections, runtimeType()] };
           return node.selections.length === 0 ? { ...node, selections: [TYPENAME] } : undefined;
         },
       },
@@ -99,6 +111,7 @@ export function filterOperation(
   const operation = getOperationAST(filtered, operationName);
   return {
     document: filtered,
+    runtimeTypeKey: runtimeTypeField?.alias?.value ?? '',
     denied: [...denied].sort(),
     empty: operation?.selectionSet.selections[0] === TYPENAME,
   };
@@ -169,7 +182,7 @@ export function completeResponse({
     typeResolver: (value) => {
       const type: unknown =
         typeof value === 'object' && value !== null
-          ? Reflect.get(value, RUNTIME_TYPE_KEY)
+          ? Reflect.get(value, filtered.runtimeTypeKey)
           : undefined;
       return typeof type === 'string' ? type : undefined;
     },
