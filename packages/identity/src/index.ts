@@ -4,7 +4,6 @@ export {
   scopesForRole,
   createIdentity,
   parseScopes,
-  MAX_SCOPES,
   type Identity,
   type Role,
 } from './identity.js';
