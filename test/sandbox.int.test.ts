@@ -22,6 +22,12 @@ describe('in development', () => {
     expect(html).toMatch(/mutation Login/);
     expect(html).toMatch(/query MyOrders/);
   });
+
+  it("turns off the Sandbox embed's own telemetry", async () => {
+    const html = await (await openInBrowser(graph)).text();
+    expect(html).toContain('"runTelemetry":false');
+    expect(html).not.toContain('"runTelemetry":true');
+  });
 });
 
 describe('in production', () => {

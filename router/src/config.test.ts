@@ -70,4 +70,18 @@ describe('loadRouterConfig', () => {
       loadRouterConfig({ ...production, SANDBOX: 'true', INTROSPECTION: 'true' }),
     ).toMatchObject({ sandbox: true });
   });
+
+  it('sends nothing to Apollo unless APOLLO_TELEMETRY_DISABLED is false, in any mode', () => {
+    expect(loadRouterConfig(required).apolloTelemetry).toBe(false);
+    expect(loadRouterConfig({ ...required, NODE_ENV: 'production' }).apolloTelemetry).toBe(false);
+    expect(loadRouterConfig({ ...required, APOLLO_TELEMETRY_DISABLED: '1' }).apolloTelemetry).toBe(
+      false,
+    );
+    expect(
+      loadRouterConfig({ ...required, APOLLO_TELEMETRY_DISABLED: 'false' }).apolloTelemetry,
+    ).toBe(true);
+    expect(() => loadRouterConfig({ ...required, APOLLO_TELEMETRY_DISABLED: 'yes' })).toThrow(
+      /APOLLO_TELEMETRY_DISABLED/,
+    );
+  });
 });

@@ -25,6 +25,13 @@ const JwtAlgorithm = z.enum(['EdDSA', 'ES256', 'ES384', 'RS256', 'PS256']);
 
 const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
 
+// @apollo/gateway's own variable, read with the opposite default: the gateway's usage metrics
+// (cloud metadata probes, an hourly export to Apollo) run only for an operator who sets `false`.
+const apolloTelemetryDisabled = z
+  .enum(['true', 'false', '1', '0'])
+  .default('true')
+  .transform((value) => value === 'true' || value === '1');
+
 const Env = z.object({
   ...serviceEnv,
   ROUTER_PORT: port(4000),
@@ -90,6 +97,7 @@ const Env = z.object({
   MAX_TOKENS: positiveInt(1000),
   MAX_FIELD_REPEATS: positiveInt(3),
   MAX_COST: positiveInt(5000),
+  APOLLO_TELEMETRY_DISABLED: apolloTelemetryDisabled,
 });
 
 export interface RouterConfig {
@@ -135,6 +143,11 @@ export interface RouterConfig {
   readonly introspection: boolean;
   /** Apollo Sandbox at the router URL: on in development, off in production unless SANDBOX=true. */
   readonly sandbox: boolean;
+  /**
+   * The usage metrics @apollo/gateway sends to Apollo, and Sandbox's own telemetry. Off unless
+   * APOLLO_TELEMETRY_DISABLED=false: nothing leaves the machine that the operator did not ask for.
+   */
+  readonly apolloTelemetry: boolean;
 }
 
 /** Reads the router's configuration from the environment, once. */
@@ -187,5 +200,6 @@ export function loadRouterConfig(
     introspection,
     // Sandbox explores the schema through introspection, so it needs it.
     sandbox: introspection && (env.SANDBOX ?? !production),
+    apolloTelemetry: !env.APOLLO_TELEMETRY_DISABLED,
   });
 }

@@ -86,6 +86,11 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     documents: trustedDocuments.size,
   });
 
+  // The gateway decides in its constructor, from this variable alone, whether to start its
+  // "data collection" meter provider: cloud metadata probes (169.254.169.254, 100.100.100.200,
+  // Google's metadata host) at start and an hourly export to Apollo. Set here, on the one path
+  // every way of starting the router takes, so that none of them can forget it.
+  process.env['APOLLO_TELEMETRY_DISABLED'] = config.apolloTelemetry ? 'false' : 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     logger,
@@ -127,7 +132,7 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     plugins: [
       config.sandbox
         ? ApolloServerPluginLandingPageLocalDefault({
-            embed: true,
+            embed: { runTelemetry: config.apolloTelemetry },
             footer: false,
             includeCookies: false,
             document: SANDBOX_DOCUMENT,
