@@ -107,7 +107,7 @@ process.once('SIGTERM', () => void stopAll(0));
 // The router prints its own URL too; this line is the one a person looks for.
 const routerUrl = `http://localhost:${routerPort}/graphql`;
 for (let attempt = 0; attempt < 300 && !stopping; attempt++) {
-  const up = await fetch(`http://127.0.0.1:${routerPort}/health`).then(
+  const up = await fetch(`http://127.0.0.1:${routerPort}/health/ready`).then(
     (response) => response.ok,
     () => false,
   );

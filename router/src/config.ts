@@ -104,6 +104,8 @@ export interface RouterConfig {
   readonly production: boolean;
   readonly logLevel: LogLevel;
   readonly host: string;
+  /** How long requests in flight at SIGTERM may take to finish. */
+  readonly shutdownGraceMs: number;
   readonly port: number;
   readonly supergraphPath: string;
   /** Routing URLs by subgraph name that replace the ones in the supergraph. */

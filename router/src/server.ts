@@ -8,6 +8,7 @@ import {
   createFormatError,
   createGraphQLRequestListener,
   type Logger,
+  type ReadinessCheck,
 } from '@supergraph/service-kit';
 import { createAccessTokenVerifier } from './auth/accessTokens.js';
 import { createRevocationCheck } from './auth/revocations.js';
@@ -28,6 +29,8 @@ export interface RouterOptions {
 
 export interface Router {
   readonly listener: ReturnType<typeof createGraphQLRequestListener<RouterContext>>;
+  /** For `/health/ready`: the supergraph is loaded, and the keys and revocation list are held. */
+  readonly readiness: ReadinessCheck;
   stop(): Promise<void>;
 }
 
@@ -129,6 +132,9 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     // broken parts (graphql-cop's ten unknown directives) is answered with one error each:
     // work and response size that grow with whatever the client sends.
     validationOptions: { maxErrors: MAX_VALIDATION_ERRORS },
+    // The process's shutdown is runService's (service-kit lifecycle.ts): Apollo Server's own
+    // handlers would stop it and re-raise the signal before in-flight requests finish.
+    stopOnTerminationSignals: false,
     plugins: [
       config.sandbox
         ? ApolloServerPluginLandingPageLocalDefault({
@@ -177,5 +183,18 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     },
   });
 
-  return { listener, stop: () => apollo.stop() };
+  // Fetched now, so that the router is ready, and its first callers quick, as soon as it can be.
+  void verifyAuthorization.ready();
+
+  return {
+    listener,
+    readiness: async () => {
+      const checks = {
+        supergraph: apiSchema ? (true as const) : 'the supergraph is not loaded',
+        ...(await verifyAuthorization.ready()),
+      };
+      return { ready: Object.values(checks).every((check) => check === true), checks };
+    },
+    stop: () => apollo.stop(),
+  };
 }

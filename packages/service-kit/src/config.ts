@@ -45,6 +45,9 @@ export const serviceEnv = {
   LOG_LEVEL: logLevel,
   // Loopback unless told otherwise: containers set 0.0.0.0, a laptop should not expose the graph.
   HOST: z.string().default('127.0.0.1'),
+  // How long requests in flight at SIGTERM may take to finish. Keep it below the orchestrator's
+  // grace (Kubernetes' terminationGracePeriodSeconds, Compose's stop_grace_period, 30 s and 10 s).
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
 };
 
 /** `IDENTITY_SIGNING_SECRET`: the router-to-subgraph HMAC secret, shared by all three services. */
@@ -56,6 +59,16 @@ export const identitySigningSecret = z
   .min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`);
 
 /** The part of a parsed `serviceEnv` that every service's config object carries. */
-export function serviceSettings(env: { NODE_ENV: string; LOG_LEVEL: LogLevel; HOST: string }) {
-  return { production: env.NODE_ENV === 'production', logLevel: env.LOG_LEVEL, host: env.HOST };
+export function serviceSettings(env: {
+  NODE_ENV: string;
+  LOG_LEVEL: LogLevel;
+  HOST: string;
+  SHUTDOWN_GRACE_MS: number;
+}) {
+  return {
+    production: env.NODE_ENV === 'production',
+    logLevel: env.LOG_LEVEL,
+    host: env.HOST,
+    shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+  };
 }

@@ -1,6 +1,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 import { describeError, type Logger } from './logger.js';
+import { isDatabaseUnavailable } from './mongo.js';
 
 /**
  * The `extensions.code` values this graph uses. Clients switch on these, so they are part of the
@@ -107,10 +108,20 @@ export function createFormatError(logger: Logger) {
         formatted.extensions ?? {};
       return { ...formatted, extensions };
     }
-    logger.error('internal error', {
-      path: formatted.path,
-      ...describeError(unwrapResolverError(error)),
-    });
+    const cause = unwrapResolverError(error);
+    if (isDatabaseUnavailable(cause)) {
+      // An outage, not a bug: one line without a stack, and a code that tells clients to retry.
+      logger.warn('database unavailable', {
+        path: formatted.path,
+        error: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause),
+      });
+      return {
+        message: 'The database is unavailable right now. Try again in a few seconds.',
+        ...(formatted.path ? { path: formatted.path } : {}),
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+      };
+    }
+    logger.error('internal error', { path: formatted.path, ...describeError(cause) });
     return {
       message: 'Internal server error. It has been logged; try again later.',
       ...(formatted.path ? { path: formatted.path } : {}),

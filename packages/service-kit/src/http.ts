@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   HeaderMap,
   type ApolloServer,
@@ -39,7 +39,7 @@ export interface GraphQLRequestListenerOptions<TContext extends BaseContext> {
    * token and a subgraph checks the router's signature.
    */
   context: (request: RawRequest, parsedBody: () => unknown) => Promise<TContext>;
-  /** Extra GET routes such as `/.well-known/jwks.json`, beside the built-in `/health`. They skip `context`. */
+  /** Extra GET routes such as `/.well-known/jwks.json`. They skip `context`. */
   routes?: Readonly<Record<string, RouteHandler>>;
   graphqlPath?: string;
 }
@@ -55,11 +55,8 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
   options: GraphQLRequestListenerOptions<TContext>,
 ): (req: IncomingMessage, res: ServerResponse) => void {
   const graphqlPath = options.graphqlPath ?? '/graphql';
-  // Every service answers /health the same way: container healthchecks and npm start poll it.
-  const routes: Readonly<Record<string, RouteHandler>> = {
-    '/health': () => ({ status: 200, headers: JSON_HEADERS, body: '{"status":"ok"}' }),
-    ...options.routes,
-  };
+  // The health routes are the HTTP server's (httpServer.ts): they answer before this listener exists.
+  const routes: Readonly<Record<string, RouteHandler>> = options.routes ?? {};
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -201,50 +198,4 @@ function send(res: ServerResponse, response: RouteResponse): void {
   }
   res.writeHead(response.status, response.headers);
   res.end(response.body);
-}
-
-export interface RunningHttpServer {
-  readonly server: Server;
-  readonly port: number;
-  /** The GraphQL endpoint's URL, e.g. http://localhost:4000/graphql. */
-  readonly url: string;
-  /** Stops accepting connections, lets in-flight requests finish (up to `graceMs`), then closes. */
-  close(graceMs?: number): Promise<void>;
-}
-
-/** Listens on `host:port` (port 0 picks a free one, which is what tests do). */
-export async function listen(
-  listener: (req: IncomingMessage, res: ServerResponse) => void,
-  { host, port, graphqlPath = '/graphql' }: { host: string; port: number; graphqlPath?: string },
-): Promise<RunningHttpServer> {
-  const server = createServer(listener);
-  // Bound how long a slow client can hold a connection (slowloris); Node's default is 5 minutes.
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
-  const actualPort = address.port;
-  const displayHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
-  return {
-    server,
-    port: actualPort,
-    url: `http://${displayHost}:${actualPort}${graphqlPath}`,
-    close: (graceMs = 10_000) =>
-      new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      }),
-  };
 }

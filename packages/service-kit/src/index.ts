@@ -9,13 +9,19 @@ export {
 } from './errors.js';
 export {
   createGraphQLRequestListener,
-  listen,
   type GraphQLRequestListenerOptions,
   type RawRequest,
   type RouteHandler,
   type RouteResponse,
-  type RunningHttpServer,
 } from './http.js';
+export {
+  listen,
+  type ListenOptions,
+  type Readiness,
+  type ReadinessCheck,
+  type RequestListener,
+  type RunningHttpServer,
+} from './httpServer.js';
 export {
   ConfigError,
   parseEnv,
@@ -31,8 +37,15 @@ export {
 export {
   createMongoClient,
   ensureIndexes,
+  isDatabaseUnavailable,
+  mongoReadiness,
   isDuplicateKeyError,
   parseObjectId,
   isObjectIdHex,
 } from './mongo.js';
-export { runService } from './lifecycle.js';
+export {
+  retryUntilDone,
+  runService,
+  type RunningService,
+  type ServiceRuntime,
+} from './lifecycle.js';

@@ -1,6 +1,11 @@
 import {
   MongoClient,
+  MongoNetworkError,
+  MongoNotConnectedError,
   MongoServerError,
+  MongoServerSelectionError,
+  MongoTopologyClosedError,
+  MongoDriverError,
   ObjectId,
   type Collection,
   type Document,
@@ -8,13 +13,59 @@ import {
   type MongoClientOptions,
 } from 'mongodb';
 import { badUserInput } from './errors.js';
+import type { Readiness } from './httpServer.js';
 
 /**
- * One MongoClient per process. The driver's default server selection timeout is 30 s, which
- * would hang every request that long during an outage; we fail in 5 s instead.
+ * One MongoClient per process, with every wait bounded by `timeoutMs` (MONGODB_TIMEOUT_MS).
+ * The driver's defaults would hang a request 30 s on server selection during an outage, and
+ * without end on a socket to a server that stopped answering (a paused or overloaded one):
+ * long after the router gave up on the subgraph. With these, the worst case, a socket that
+ * times out and the one retry the driver makes, stays under twice `timeoutMs`.
  */
-export function createMongoClient(uri: string, options: MongoClientOptions = {}): MongoClient {
-  return new MongoClient(uri, { serverSelectionTimeoutMS: 5_000, ...options });
+export function createMongoClient(
+  uri: string,
+  { timeoutMs = 2_000, ...options }: MongoClientOptions & { timeoutMs?: number } = {},
+): MongoClient {
+  return new MongoClient(uri, {
+    serverSelectionTimeoutMS: Math.round(timeoutMs * 0.75),
+    connectTimeoutMS: Math.round(timeoutMs * 0.75),
+    socketTimeoutMS: timeoutMs,
+    waitQueueTimeoutMS: Math.round(timeoutMs / 2),
+    ...options,
+  });
+}
+
+/**
+ * Errors that mean "the database cannot be reached or did not answer in time", not "this
+ * request is wrong": a client gets SERVICE_UNAVAILABLE for these, and may retry.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof MongoServerError) {
+    // MaxTimeMSExpired, and the codes of a primary that stepped down or is not there yet.
+    return [50, 91, 189, 10107, 11600, 11602, 13435, 13436].includes(Number(error.code));
+  }
+  return (
+    error instanceof MongoNetworkError ||
+    error instanceof MongoServerSelectionError ||
+    error instanceof MongoTopologyClosedError ||
+    error instanceof MongoNotConnectedError ||
+    // Classes the driver does not export, known by their names.
+    (error instanceof MongoDriverError &&
+      (error.name === 'MongoWaitQueueTimeoutError' || error.name === 'MongoPoolClosedError'))
+  );
+}
+
+/** Readiness of a service that needs MongoDB: a `ping` answered. */
+export function mongoReadiness(client: MongoClient): () => Promise<Readiness> {
+  return async () => {
+    try {
+      await client.db('admin').command({ ping: 1 });
+      return { ready: true, checks: { mongodb: true } };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return { ready: false, checks: { mongodb: `MongoDB does not answer: ${reason}` } };
+    }
+  };
 }
 
 /** E11000: a unique index refused the write. This is how concurrent duplicates are detected. */

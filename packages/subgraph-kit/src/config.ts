@@ -17,6 +17,10 @@ export const subgraphEnv = {
   IDENTITY_SIGNING_SECRET: identitySigningSecret,
   IDENTITY_MAX_SKEW_SECONDS: positiveInt(DEFAULT_MAX_SKEW_SECONDS),
   MAX_BODY_BYTES: positiveInt(1024 * 1024),
+  // The longest a request waits on MongoDB before it gets SERVICE_UNAVAILABLE (see
+  // service-kit's createMongoClient). Keep it under half the router's SUBGRAPH_TIMEOUT_MS, so
+  // that during an outage the router hears this subgraph's answer instead of timing out.
+  MONGODB_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(2_000),
 };
 
 export interface SubgraphSettings {
@@ -24,6 +28,8 @@ export interface SubgraphSettings {
   readonly logLevel: LogLevel;
   readonly host: string;
   readonly mongodbUri: string;
+  readonly mongodbTimeoutMs: number;
+  readonly shutdownGraceMs: number;
   /** How this subgraph checks the router's signature. */
   readonly identity: { readonly secret: string; readonly maxSkewSeconds: number };
   readonly maxBodyBytes: number;
@@ -34,7 +40,9 @@ export function subgraphSettings(env: {
   NODE_ENV: string;
   LOG_LEVEL: LogLevel;
   HOST: string;
+  SHUTDOWN_GRACE_MS: number;
   MONGODB_URI: string;
+  MONGODB_TIMEOUT_MS: number;
   IDENTITY_SIGNING_SECRET: string;
   IDENTITY_MAX_SKEW_SECONDS: number;
   MAX_BODY_BYTES: number;
@@ -42,6 +50,7 @@ export function subgraphSettings(env: {
   return {
     ...serviceSettings(env),
     mongodbUri: env.MONGODB_URI,
+    mongodbTimeoutMs: env.MONGODB_TIMEOUT_MS,
     identity: {
       secret: env.IDENTITY_SIGNING_SECRET,
       maxSkewSeconds: env.IDENTITY_MAX_SKEW_SECONDS,

@@ -56,6 +56,9 @@ export async function createSubgraphServer<TContext extends AuthorizationContext
     formatError: createFormatError(logger),
     // Subgraphs only see the router's requests; the router refuses batches itself.
     allowBatchedHttpRequests: false,
+    // The process's shutdown is runService's (service-kit lifecycle.ts): Apollo Server's own
+    // handlers would stop it and re-raise the signal before in-flight requests finish.
+    stopOnTerminationSignals: false,
   });
   await apollo.start();
 

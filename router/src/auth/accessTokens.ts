@@ -21,9 +21,14 @@ const TOKEN_FAULTS = new Set<string>([
   errors.JWKSMultipleMatchingKeys.code,
 ]);
 
-export type VerifyAuthorization = (
-  authorizationHeader: string | undefined,
-) => Promise<Identity | null>;
+export interface VerifyAuthorization {
+  (authorizationHeader: string | undefined): Promise<Identity | null>;
+  /**
+   * For readiness: true once the router holds the token signing keys (and, when revocations are
+   * checked, the revocation list), else what is missing. Fetches what it lacks.
+   */
+  ready(): Promise<Readonly<Record<string, true | string>>>;
+}
 
 export interface AccessTokenVerifierOptions {
   jwt: RouterConfig['jwt'];
@@ -60,7 +65,17 @@ export function createAccessTokenVerifier({
     cooldownDuration: jwt.jwksCooldownSeconds * 1000,
   });
 
-  return async (authorizationHeader) => {
+  async function jwksReady(): Promise<true | string> {
+    if (getKey.jwks()) return true;
+    try {
+      await getKey.reload();
+      return true;
+    } catch (error) {
+      return `the token signing keys cannot be fetched: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+
+  const verify = async (authorizationHeader: string | undefined): Promise<Identity | null> => {
     if (authorizationHeader === undefined || authorizationHeader.trim() === '') return null;
     const match = /^Bearer +([A-Za-z0-9\-_.]+)\s*$/i.exec(authorizationHeader);
     if (!match?.[1]) {
@@ -126,6 +141,12 @@ export function createAccessTokenVerifier({
     }
     return createIdentity(subject, role, scopes);
   };
+  return Object.assign(verify, {
+    ready: async (): Promise<Record<string, true | string>> => {
+      const [jwks, revocations] = await Promise.all([jwksReady(), isRevoked?.ready()]);
+      return revocations === undefined ? { jwks } : { jwks, revocations };
+    },
+  });
 }
 
 /** A 401 with the RFC 6750 challenge, so generic HTTP clients know to fetch a new token. */

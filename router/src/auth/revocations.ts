@@ -25,7 +25,11 @@ async function within<T>(ms: number, promise: Promise<T | undefined>, fallback: 
 }
 
 /** Whether an access token was revoked (logout, reuse, a new password or role). */
-export type RevocationCheck = (token: RevocableToken) => Promise<boolean>;
+export interface RevocationCheck {
+  (token: RevocableToken): Promise<boolean>;
+  /** For readiness: true once the router holds a copy of the list, else what is wrong. */
+  ready(): Promise<true | string>;
+}
 
 /**
  * Checks access tokens against the revocations the users subgraph recorded in MongoDB (see
@@ -102,5 +106,12 @@ export function createRevocationCheck(options: {
     );
   }
 
-  return async (token) => (await current()).isRevoked(token);
+  const check = async (token: RevocableToken) => (await current()).isRevoked(token);
+  return Object.assign(check, {
+    ready: async () =>
+      (await current().then(
+        () => true as const,
+        () => undefined,
+      )) ?? 'the revocation list has not been fetched yet',
+  });
 }

@@ -1,21 +1,37 @@
-import { createLogger, createMongoClient, listen, runService } from '@supergraph/service-kit';
+import {
+  createLogger,
+  createMongoClient,
+  mongoReadiness,
+  retryUntilDone,
+  runService,
+} from '@supergraph/service-kit';
 import { loadOrdersConfig } from './config.js';
 import { createOrdersSubgraph } from './server.js';
 
-await runService(async () => {
+await runService(async (runtime) => {
   const config = loadOrdersConfig();
   const logger = createLogger('orders', config.logLevel);
-  const client = createMongoClient(config.mongodbUri, { appName: 'orders' });
-  await client.connect();
-
-  const subgraph = await createOrdersSubgraph({ config, db: client.db(config.database), logger });
-  const server = await listen(subgraph.listener, { host: config.host, port: config.port });
+  // Listening first: while MongoDB is not there yet, probes hear "not ready", not silence.
+  const server = await runtime.listen(undefined, { host: config.host, port: config.port });
+  const client = createMongoClient(config.mongodbUri, {
+    appName: 'orders',
+    timeoutMs: config.mongodbTimeoutMs,
+  });
+  const subgraph = await retryUntilDone(
+    'connecting to MongoDB',
+    async () => {
+      await client.connect();
+      return createOrdersSubgraph({ config, db: client.db(config.database), logger });
+    },
+    { logger, signal: runtime.signal },
+  );
+  server.serve(subgraph.listener, mongoReadiness(client));
   logger.info(`orders subgraph ready at ${server.url}`);
 
   return {
     logger,
+    shutdownGraceMs: config.shutdownGraceMs,
     stop: async () => {
-      await server.close();
       await subgraph.stop();
       await client.close();
     },

@@ -1,10 +1,16 @@
-import { createLogger, createMongoClient, listen, runService } from '@supergraph/service-kit';
+import {
+  createLogger,
+  createMongoClient,
+  mongoReadiness,
+  retryUntilDone,
+  runService,
+} from '@supergraph/service-kit';
 import { loadSigningKeys } from './auth/keys.js';
 import { loadUsersConfig } from './config.js';
 import { seedUsers } from './db/seed.js';
 import { createUsersSubgraph } from './server.js';
 
-await runService(async () => {
+await runService(async (runtime) => {
   const config = loadUsersConfig();
   const logger = createLogger('users', config.logLevel);
   // The keys before the database, so that a bad JWT_PRIVATE_KEY is reported as the config error it is.
@@ -14,19 +20,30 @@ await runService(async () => {
     previousPublicKeyPem: config.jwt.previousPublicKeyPem,
     dataDir: config.dataDir,
   });
-  const client = createMongoClient(config.mongodbUri, { appName: 'users' });
-  await client.connect();
-  const db = client.db(config.database);
-
-  const subgraph = await createUsersSubgraph({
-    config,
-    db,
-    signingKey: keys.current,
-    previousKeys: keys.previous,
-    logger,
+  // Listening first: while MongoDB is not there yet, probes hear "not ready", not silence.
+  const server = await runtime.listen(undefined, { host: config.host, port: config.port });
+  const client = createMongoClient(config.mongodbUri, {
+    appName: 'users',
+    timeoutMs: config.mongodbTimeoutMs,
   });
-  await seedUsers(db, subgraph.repository, config.seeds, subgraph.passwords, logger);
-  const server = await listen(subgraph.listener, { host: config.host, port: config.port });
+  const db = client.db(config.database);
+  const subgraph = await retryUntilDone(
+    'connecting to MongoDB',
+    async () => {
+      await client.connect();
+      const built = await createUsersSubgraph({
+        config,
+        db,
+        signingKey: keys.current,
+        previousKeys: keys.previous,
+        logger,
+      });
+      await seedUsers(db, built.repository, config.seeds, built.passwords, logger);
+      return built;
+    },
+    { logger, signal: runtime.signal },
+  );
+  server.serve(subgraph.listener, mongoReadiness(client));
   logger.info(`users subgraph ready at ${server.url}`, {
     kid: keys.current.kid,
     previousKids: keys.previous.map((key) => key.kid),
@@ -34,8 +51,8 @@ await runService(async () => {
 
   return {
     logger,
+    shutdownGraceMs: config.shutdownGraceMs,
     stop: async () => {
-      await server.close();
       await subgraph.stop();
       await client.close();
     },
