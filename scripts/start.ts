@@ -4,8 +4,9 @@
  * 1. Finds a MongoDB (MONGODB_URI, else FerretDB on PATH, else mongodb-memory-server), keeping
  *    its data under .data/ so it survives restarts.
  * 2. Generates the router-to-subgraph signing secret, unless IDENTITY_SIGNING_SECRET is set.
- * 3. Runs each service with its own workspace `start` script (`dev` with --watch), the very
- *    commands its Dockerfile runs, and prints the router's URL once it answers.
+ * 3. Runs each service from its sources with its workspace `start:src` script (`dev` with
+ *    --watch), or, with --production, builds them and runs the `start` scripts: the very
+ *    commands the Dockerfiles run. Prints the router's URL once the router is ready.
  *
  * Ctrl-C stops everything it started.
  */
@@ -16,10 +17,14 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { startDevMongo } from '@supergraph/dev-mongo';
+import { buildServices } from './build.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const SERVICES = ['subgraphs/users', 'subgraphs/orders', 'router'] as const;
-const script = process.argv.includes('--watch') ? 'dev' : 'start';
+// `--production` runs what the Dockerfiles run, the compiled `start` scripts (built first);
+// otherwise the sources, through tsx, and `--watch` restarts a service when its code changes.
+const compiled = process.argv.includes('--production');
+const script = process.argv.includes('--watch') ? 'dev' : compiled ? 'start' : 'start:src';
 
 const WorkspacePackage = z.object({ scripts: z.record(z.string(), z.string()) });
 
@@ -31,6 +36,11 @@ const production = process.env['NODE_ENV'] === 'production';
 if (production && !process.env['IDENTITY_SIGNING_SECRET']) {
   console.error('[start] IDENTITY_SIGNING_SECRET is required when NODE_ENV=production.');
   process.exit(1);
+}
+
+if (compiled) {
+  log('Building the services (npm run build)');
+  await buildServices();
 }
 
 const dataDir = resolve(root, process.env['DATA_DIR'] ?? '.data');

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -55,6 +56,34 @@ describe.each(Object.entries(services))('the %s service', (name, service) => {
     expect(JSON.parse(cmd ?? '[]')).toEqual(start.scripts.start.split(/\s+/));
     expect(read(`${service.dir}/Dockerfile`)).toMatch(/^USER node$/m);
     expect(definition?.build?.dockerfile).toBe(`${service.dir}/Dockerfile`);
+  });
+
+  it('runs the compiled build in production, with no TypeScript loader in its image', () => {
+    const finalStage =
+      read(`${service.dir}/Dockerfile`)
+        .split(/^FROM /m)
+        .at(-1) ?? '';
+    expect(finalStage).toContain(
+      `COPY --from=build /app/${service.dir}/dist ./${service.dir}/dist`,
+    );
+    expect(finalStage).toMatch(/HEALTHCHECK[\s\S]*\/health\/ready/);
+    expect(finalStage).not.toMatch(/\.ts\b|\btsx\b|COPY packages/);
+    // The production dependency tree the image installs (npm ci --omit=dev) has no tsx either.
+    const tree = spawnSync(
+      'npm',
+      [
+        'ls',
+        'tsx',
+        '--omit=dev',
+        '--workspace',
+        service.dir,
+        '--include-workspace-root=false',
+        '--json',
+      ],
+      { cwd: new URL('.', root).pathname, encoding: 'utf8' },
+    );
+    expect(tree.stdout).toContain('"name": "supergraph"');
+    expect(tree.stdout).not.toMatch(/"tsx"/);
   });
 
   it('gets an environment from docker-compose.yml that its config accepts, in production', () => {

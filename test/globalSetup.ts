@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startDevMongo } from '@supergraph/dev-mongo';
+import { buildServices } from '../scripts/build.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -11,11 +12,14 @@ declare module 'vitest' {
 }
 
 /**
- * One MongoDB-protocol server for the whole integration run, found the way `npm start` finds
- * one (MONGODB_URI, else FerretDB on PATH, else mongodb-memory-server). Each test file then
+ * The services' compiled builds (`npm run build`), then one MongoDB-protocol server for the
+ * whole integration run, found the way `npm start` finds one (MONGODB_URI, else FerretDB on
+ * PATH, else mongodb-memory-server). Each test file then
  * works in databases of its own, so files can run in parallel without seeing each other's data.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Tests that start a service as a process run what production runs: the compiled build.
+  await buildServices();
   const dataDir = mkdtempSync(join(tmpdir(), 'supergraph-test-mongo-'));
   const mongo = await startDevMongo({
     env: process.env,

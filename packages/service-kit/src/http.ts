@@ -42,6 +42,11 @@ export interface GraphQLRequestListenerOptions<TContext extends BaseContext> {
   /** Extra GET routes such as `/.well-known/jwks.json`. They skip `context`. */
   routes?: Readonly<Record<string, RouteHandler>>;
   graphqlPath?: string;
+  /**
+   * Runs first, before the body is read: may set headers on the response, answer the request
+   * itself (and return true), or throw an `HttpError`. The router's CORS (router/src/cors.ts).
+   */
+  onRequest?: (req: IncomingMessage, res: ServerResponse) => boolean;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
@@ -59,6 +64,7 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
   const routes: Readonly<Record<string, RouteHandler>> = options.routes ?? {};
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (options.onRequest?.(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
     const route = routes[url.pathname];
@@ -115,6 +121,15 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
           status: error.status,
           headers: { ...JSON_HEADERS, ...error.headers },
           body: error.toBody(),
+        });
+        return;
+      }
+      if (req.destroyed && !res.writableEnded) {
+        // The client went away before it finished sending (a reset, a closed tab): nothing to
+        // answer and nothing wrong here, so no error line and no stack.
+        options.logger.info('client disconnected before the request ended', {
+          path: req.url,
+          reason: error instanceof Error ? error.message : String(error),
         });
         return;
       }
