@@ -11,6 +11,9 @@ export default defineConfig({
     alias: { graphql: createRequire(import.meta.url).resolve('graphql') },
   },
   test: {
+    // A test that builds an ApolloGateway itself (not through the router, which sets this on its
+    // own) must not start the gateway's telemetry either: no test may reach outside loopback.
+    env: { APOLLO_TELEMETRY_DISABLED: 'true' },
     projects: [
       {
         extends: true,

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { Supergraph } from '@apollo/federation-internals';
+import { composeServices } from '@apollo/composition';
+import { ROUTER_SUPPORTED_SUPERGRAPH_FEATURES, Supergraph } from '@apollo/federation-internals';
+import { ApolloGateway } from '@apollo/gateway';
+import { introspectionFromSchema, parse, printSchema, validate } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { prepareSupergraph } from './supergraph.js';
+
+/** The API schema clients see, as SDL: federation-internals' own Schema prints as [object Object]. */
+const apiSdl = (supergraph: Supergraph) => printSchema(supergraph.apiSchema().toGraphQLJSSchema());
 
 const committed = readFileSync(new URL('../../supergraph.graphql', import.meta.url), 'utf8');
 
@@ -32,11 +38,9 @@ describe('prepareSupergraph', () => {
   });
 
   it('keeps the API schema whole: every type and field, with only the directives removed', () => {
-    const before = Supergraph.build(committed, { supportedFeatures: null }).apiSchema().toString();
-    const after = Supergraph.build(prepareSupergraph(committed).sdl).apiSchema().toString();
-    expect(after).toBe(
-      before.replace(/ @(authenticated|requiresScopes|policy)(\([^)]*\]\]\))?/g, ''),
-    );
+    const before = apiSdl(Supergraph.build(committed, { supportedFeatures: null }));
+    const after = apiSdl(Supergraph.build(prepareSupergraph(committed).sdl));
+    expect(after).toBe(before);
   });
 
   it('honours a renamed feature (`as:`)', () => {
@@ -50,5 +54,80 @@ describe('prepareSupergraph', () => {
     expect(securityFeatures.map((feature) => feature.name)).toContain('loggedIn');
     expect(sdl).not.toContain('@loggedIn');
     expect(() => Supergraph.build(sdl)).not.toThrow();
+  });
+});
+
+describe('@inaccessible', () => {
+  // Every kind of element composition can hide, beside the authorization directives the gateway
+  // refuses, on a supergraph composed here.
+  const hidden = composeServices([
+    {
+      name: 'catalog',
+      url: 'http://catalog.invalid/graphql',
+      typeDefs: parse(`
+        extend schema
+          @link(url: "https://specs.apollo.dev/federation/v2.9",
+                import: ["@key", "@inaccessible", "@authenticated", "@requiresScopes"])
+
+        enum Tier { FREE PRO INTERNAL @inaccessible }
+        type Secret @inaccessible { value: String }
+        interface Node { id: ID! internalId: ID @inaccessible }
+        type Product implements Node @key(fields: "id") {
+          id: ID!
+          internalId: ID @inaccessible
+          name: String
+          cost: Int @inaccessible
+          tier: Tier
+          price(currency: String, discountCode: String @inaccessible): Int @authenticated
+          margin: Int @requiresScopes(scopes: [["admin"]])
+        }
+        type Query {
+          product(id: ID!): Product
+          products(tier: Tier): [Product!]!
+          secret: Secret @inaccessible
+        }
+      `),
+    },
+  ]);
+  if (hidden.errors) throw new Error(hidden.errors.map((error) => error.message).join('\n'));
+  const supergraphSdl = hidden.supergraphSdl;
+
+  it('gives the same API schema through prepareSupergraph as Apollo’s own code', () => {
+    const reference = apiSdl(
+      Supergraph.build(supergraphSdl, { supportedFeatures: ROUTER_SUPPORTED_SUPERGRAPH_FEATURES }),
+    );
+    const prepared = apiSdl(Supergraph.build(prepareSupergraph(supergraphSdl).sdl));
+    expect(prepared).toBe(reference);
+    expect(prepared).not.toMatch(/INTERNAL|Secret|internalId|cost|discountCode/);
+  });
+
+  it('the committed supergraph keeps its API schema too', () => {
+    const reference = apiSdl(
+      Supergraph.build(committed, { supportedFeatures: ROUTER_SUPPORTED_SUPERGRAPH_FEATURES }),
+    );
+    const prepared = apiSdl(Supergraph.build(prepareSupergraph(committed).sdl));
+    expect(prepared).toBe(reference);
+  });
+
+  it('hides every inaccessible element from the gateway: introspection and operations', async () => {
+    const gateway = new ApolloGateway({ supergraphSdl: prepareSupergraph(supergraphSdl).sdl });
+    const { schema } = await gateway.load();
+    try {
+      const refused = {
+        'an enum value': '{ products(tier: INTERNAL) { id } }',
+        'an argument': '{ product(id: "1") { price(discountCode: "x") } }',
+        'a field': '{ product(id: "1") { cost } }',
+        'an interface field': '{ product(id: "1") { ... on Node { internalId } } }',
+        'a type': '{ secret { value } }',
+      };
+      for (const [what, query] of Object.entries(refused)) {
+        expect(validate(schema, parse(query)), what).not.toEqual([]);
+      }
+      expect(validate(schema, parse('{ products(tier: PRO) { id name tier } }'))).toEqual([]);
+      const introspection = JSON.stringify(introspectionFromSchema(schema));
+      expect(introspection).not.toMatch(/INTERNAL|"Secret"|internalId|"cost"|discountCode/);
+    } finally {
+      await gateway.stop();
+    }
   });
 });

@@ -27,7 +27,7 @@ export interface SecurityFeature {
 }
 
 export interface LoadedSupergraph {
-  /** The SDL to hand to ApolloGateway: the composed supergraph minus its `for: SECURITY` features. */
+  /** The SDL to hand to ApolloGateway: the composed supergraph minus the features it refuses. */
   readonly sdl: string;
   readonly securityFeatures: readonly SecurityFeature[];
   /** Each subgraph's routing URL, by name (`users`), as composition wrote it. */
@@ -43,7 +43,10 @@ export function loadSupergraph(path: string): LoadedSupergraph {
   return prepareSupergraph(readFileSync(path, 'utf8'));
 }
 
-/** Takes the `for: SECURITY` features out of a composed supergraph, for Apollo Gateway. */
+/**
+ * Takes the features the gateway refuses (`@authenticated`, `@requiresScopes`, `@policy`) out of
+ * a composed supergraph, for Apollo Gateway; everything else, `@inaccessible` included, stays.
+ */
 export function prepareSupergraph(supergraphSdl: string): LoadedSupergraph {
   const document = parse(supergraphSdl);
   const securityFeatures = findSecurityFeatures(document);
@@ -51,12 +54,16 @@ export function prepareSupergraph(supergraphSdl: string): LoadedSupergraph {
   const isSecurityName = (name: string) =>
     names.has(name) || [...names].some((feature) => name.startsWith(`${feature}__`));
 
+  const strippedUrls = new Set(securityFeatures.map((feature) => feature.url));
   const stripped: DocumentNode = visit(document, {
     DirectiveDefinition: (node) => (isSecurityName(node.name.value) ? null : undefined),
     ScalarTypeDefinition: (node) => (isSecurityName(node.name.value) ? null : undefined),
     EnumTypeDefinition: (node) => (isSecurityName(node.name.value) ? null : undefined),
     Directive: (node) => {
-      if (node.name.value === 'link' && isSecurityLink(node)) return null;
+      if (node.name.value === 'link') {
+        const url = stringArgument(node.arguments, 'url');
+        return url !== undefined && strippedUrls.has(url) ? null : undefined;
+      }
       if (isSecurityName(node.name.value)) return null;
       return undefined;
     },
@@ -80,6 +87,19 @@ export function prepareSupergraph(supergraphSdl: string): LoadedSupergraph {
   };
 }
 
+/**
+ * The features Apollo Gateway refuses and the router enforces instead, by their spec URL without
+ * the version. Composition links `@inaccessible` `for: SECURITY` too, but the gateway supports
+ * it (it hides those elements from the API schema), so it must stay: stripping it would expose
+ * every hidden field, argument, enum value and type. Any other `for: SECURITY` feature stays as
+ * well, and the gateway refuses to start on it rather than let it go unenforced.
+ */
+const ENFORCED_BY_THE_ROUTER = [
+  'https://specs.apollo.dev/authenticated/',
+  'https://specs.apollo.dev/requiresScopes/',
+  'https://specs.apollo.dev/policy/',
+];
+
 function findSecurityFeatures(document: DocumentNode): SecurityFeature[] {
   const features: SecurityFeature[] = [];
   for (const definition of document.definitions) {
@@ -88,7 +108,9 @@ function findSecurityFeatures(document: DocumentNode): SecurityFeature[] {
     for (const directive of definition.directives ?? []) {
       if (directive.name.value !== 'link' || !isSecurityLink(directive)) continue;
       const url = stringArgument(directive.arguments, 'url');
-      if (url === undefined) continue;
+      if (url === undefined || !ENFORCED_BY_THE_ROUTER.some((spec) => url.startsWith(spec))) {
+        continue;
+      }
       // Per the link spec, a feature is named by `as`, or else by the URL's last name segment:
       // https://specs.apollo.dev/requiresScopes/v0.1 is `requiresScopes`.
       const name = stringArgument(directive.arguments, 'as') ?? url.split('/').at(-2);
