@@ -106,7 +106,7 @@ function protectedCoordinates(sdl: string): Map<string, string[]> {
   const document = parse(sdl);
   const names = new Map(
     prepareSupergraph(sdl).securityFeatures.map((feature) => [
-      feature.name,
+      feature.directive,
       /\/([^/]+)\/v[\d.]+$/.exec(feature.url)?.[1] ?? feature.name,
     ]),
   );

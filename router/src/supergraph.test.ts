@@ -131,3 +131,56 @@ describe('@inaccessible', () => {
     }
   });
 });
+
+describe('an authorization directive imported under another name', () => {
+  const renamed = composeServices([
+    {
+      name: 'catalog',
+      url: 'http://catalog.invalid/graphql',
+      typeDefs: parse(`
+        extend schema
+          @link(url: "https://specs.apollo.dev/federation/v2.9",
+                import: [{ name: "@authenticated", as: "@auth" },
+                         { name: "@requiresScopes", as: "@scopes" }])
+        type Query {
+          mine: Int @auth
+          everyone: Int @scopes(scopes: [["admin"]])
+          open: Int
+        }
+      `),
+    },
+  ]);
+  if (renamed.errors) throw new Error(renamed.errors.map((error) => error.message).join('\n'));
+  const prepared = prepareSupergraph(renamed.supergraphSdl);
+
+  it('is taken out of the gateway’s copy under its new name', () => {
+    expect(prepared.securityFeatures).toEqual([
+      {
+        url: 'https://specs.apollo.dev/authenticated/v0.1',
+        name: 'authenticated',
+        directive: 'auth',
+      },
+      {
+        url: 'https://specs.apollo.dev/requiresScopes/v0.1',
+        name: 'requiresScopes',
+        directive: 'scopes',
+      },
+    ]);
+    expect(prepared.sdl).not.toMatch(/@auth\b|@scopes\b/);
+    expect(() => Supergraph.build(prepared.sdl)).not.toThrow();
+  });
+
+  it('is enforced: its requirements are read under the new name', () => {
+    const schema = Supergraph.build(prepared.sdl).apiSchema().toGraphQLJSSchema();
+    const requirements = prepared.accessRequirements(schema);
+    const query = schema.getQueryType();
+    const field = (name: string) => {
+      const found = query?.getFields()[name];
+      if (!query || !found) throw new Error(`no Query.${name}`);
+      return requirements.forField(query, found);
+    };
+    expect(field('mine')).toEqual([{ authenticated: true, scopes: undefined }]);
+    expect(field('everyone')).toEqual([{ authenticated: false, scopes: [['admin']] }]);
+    expect(field('open')).toEqual([]);
+  });
+});

@@ -22,8 +22,13 @@ import { readAccessRequirements, type AccessRequirements } from './authorization
  */
 export interface SecurityFeature {
   readonly url: string;
-  /** The name the supergraph uses for it: `@<name>` and the `<name>__*` types. */
+  /** The feature's namespace in the supergraph: its `<name>__*` types (the link's `as:`). */
   readonly name: string;
+  /**
+   * The name its directive is used under: the import's `as:` when a subgraph imported it renamed
+   * (`import: [{ name: "@authenticated", as: "@auth" }]` gives `auth`), else the namespace.
+   */
+  readonly directive: string;
 }
 
 export interface LoadedSupergraph {
@@ -50,9 +55,10 @@ export function loadSupergraph(path: string): LoadedSupergraph {
 export function prepareSupergraph(supergraphSdl: string): LoadedSupergraph {
   const document = parse(supergraphSdl);
   const securityFeatures = findSecurityFeatures(document);
-  const names = new Set(securityFeatures.map((feature) => feature.name));
+  const names = new Set(securityFeatures.flatMap((feature) => [feature.name, feature.directive]));
+  const namespaces = securityFeatures.map((feature) => `${feature.name}__`);
   const isSecurityName = (name: string) =>
-    names.has(name) || [...names].some((feature) => name.startsWith(`${feature}__`));
+    names.has(name) || namespaces.some((namespace) => name.startsWith(namespace));
 
   const strippedUrls = new Set(securityFeatures.map((feature) => feature.url));
   const stripped: DocumentNode = visit(document, {
@@ -113,11 +119,28 @@ function findSecurityFeatures(document: DocumentNode): SecurityFeature[] {
       }
       // Per the link spec, a feature is named by `as`, or else by the URL's last name segment:
       // https://specs.apollo.dev/requiresScopes/v0.1 is `requiresScopes`.
-      const name = stringArgument(directive.arguments, 'as') ?? url.split('/').at(-2);
-      if (name) features.push({ url, name });
+      const specName = url.split('/').at(-2);
+      const name = stringArgument(directive.arguments, 'as') ?? specName;
+      if (!name || !specName) continue;
+      features.push({ url, name, directive: importedAs(directive, specName) ?? name });
     }
   }
   return features;
+}
+
+/** The name `@<specName>` is imported under, from the link's `import:` list, if renamed there. */
+function importedAs(link: DirectiveNode, specName: string): string | undefined {
+  const imports = link.arguments?.find((argument) => argument.name.value === 'import')?.value;
+  if (imports?.kind !== Kind.LIST) return undefined;
+  for (const entry of imports.values) {
+    if (entry.kind !== Kind.OBJECT) continue;
+    const field = (key: string) => {
+      const value = entry.fields.find((f) => f.name.value === key)?.value;
+      return value?.kind === Kind.STRING ? value.value : undefined;
+    };
+    if (field('name') === `@${specName}`) return field('as')?.replace(/^@/, '');
+  }
+  return undefined;
 }
 
 function isSecurityLink(directive: DirectiveNode): boolean {

@@ -3,6 +3,7 @@ import {
   getNamedType,
   GraphQLError,
   isObjectType,
+  Kind,
   type ConstDirectiveNode,
   type GraphQLFieldResolver,
   type GraphQLObjectType,
@@ -50,21 +51,50 @@ interface Rules extends CallerRequirement {
   policies: string[][] | undefined;
 }
 
-/**
- * Directive names, as `@link(import:)` brings them in, or with the `federation__` prefix when a
- * schema links the spec without importing them.
- */
-const DIRECTIVE_NAMES = {
-  authenticated: ['authenticated', 'federation__authenticated'],
-  requiresScopes: ['requiresScopes', 'federation__requiresScopes'],
-  policy: ['policy', 'federation__policy'],
-};
+type DirectiveNames = Readonly<Record<'authenticated' | 'requiresScopes' | 'policy', string[]>>;
 
-function readRules(directives: readonly ConstDirectiveNode[], where: string): Rules | undefined {
-  const caller = readCallerRequirement(directives, DIRECTIVE_NAMES, where);
-  const policy = directives.find((directive) =>
-    DIRECTIVE_NAMES.policy.includes(directive.name.value),
+/**
+ * The names each authorization directive goes by in `schema`: as `@link(import:)` brings it in,
+ * under the `as:` name when the import renames it (`{ name: "@authenticated", as: "@auth" }`),
+ * or with the `federation__` prefix when the spec is linked without importing it. The plain name
+ * counts too, whatever the import says: enforcing a same-named directive of one's own is the
+ * safe mistake.
+ */
+function directiveNames(schema: GraphQLSchema): DirectiveNames {
+  const names = {
+    authenticated: ['authenticated', 'federation__authenticated'],
+    requiresScopes: ['requiresScopes', 'federation__requiresScopes'],
+    policy: ['policy', 'federation__policy'],
+  };
+  const links = [schema.astNode, ...schema.extensionASTNodes].flatMap((node) =>
+    (node?.directives ?? []).filter((directive) => directive.name.value === 'link'),
   );
+  for (const link of links) {
+    const imports = link.arguments?.find((argument) => argument.name.value === 'import')?.value;
+    if (imports?.kind !== Kind.LIST) continue;
+    for (const entry of imports.values) {
+      if (entry.kind !== Kind.OBJECT) continue;
+      const text = (key: string) => {
+        const value = entry.fields.find((field) => field.name.value === key)?.value;
+        return value?.kind === Kind.STRING ? value.value.replace(/^@/, '') : undefined;
+      };
+      const name = text('name');
+      const renamed = text('as');
+      if (renamed && (name === 'authenticated' || name === 'requiresScopes' || name === 'policy')) {
+        names[name].push(renamed);
+      }
+    }
+  }
+  return names;
+}
+
+function readRules(
+  directives: readonly ConstDirectiveNode[],
+  where: string,
+  names: DirectiveNames,
+): Rules | undefined {
+  const caller = readCallerRequirement(directives, names, where);
+  const policy = directives.find((directive) => names.policy.includes(directive.name.value));
   const policies = policy && readStringGroups(policy, 'policies', where);
   if (!caller && !policies) return undefined;
   return { authenticated: caller?.authenticated ?? false, scopes: caller?.scopes, policies };
@@ -134,6 +164,7 @@ export function applyAuthorization<TSchema extends GraphQLSchema>(
   schema: TSchema,
   { policies }: ApplyAuthorizationOptions,
 ): TSchema {
+  const names = directiveNames(schema);
   const typeRules = new Map<string, Rules>();
   const used = new Set<string>();
   const note = (rules: Rules | undefined) =>
@@ -141,7 +172,7 @@ export function applyAuthorization<TSchema extends GraphQLSchema>(
 
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
-    const rules = readRules(typeDirectives(type), type.name);
+    const rules = readRules(typeDirectives(type), type.name, names);
     note(rules);
     if (rules) typeRules.set(type.name, rules);
   }
@@ -150,7 +181,7 @@ export function applyAuthorization<TSchema extends GraphQLSchema>(
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     for (const field of Object.values(type.getFields())) {
       const coordinate = `${type.name}.${field.name}`;
-      const fieldRules = readRules(field.astNode?.directives ?? [], coordinate);
+      const fieldRules = readRules(field.astNode?.directives ?? [], coordinate, names);
       note(fieldRules);
       const returned = getNamedType(field.type);
       const returnedRules = typeRules.get(returned.name);

@@ -24,8 +24,16 @@ const SDL = `
 `;
 const schema = buildSchema(SDL);
 const requirements = readAccessRequirements(parse(SDL), [
-  { url: 'https://specs.apollo.dev/authenticated/v0.1', name: 'authenticated' },
-  { url: 'https://specs.apollo.dev/requiresScopes/v0.1', name: 'requiresScopes' },
+  {
+    url: 'https://specs.apollo.dev/authenticated/v0.1',
+    name: 'authenticated',
+    directive: 'authenticated',
+  },
+  {
+    url: 'https://specs.apollo.dev/requiresScopes/v0.1',
+    name: 'requiresScopes',
+    directive: 'requiresScopes',
+  },
 ])(schema);
 
 const anonymous = null;
@@ -153,7 +161,11 @@ describe('filterOperation', () => {
     `;
     const abstractSchema = buildSchema(sdl);
     const abstractRequirements = readAccessRequirements(parse(sdl), [
-      { url: 'https://specs.apollo.dev/authenticated/v0.1', name: 'authenticated' },
+      {
+        url: 'https://specs.apollo.dev/authenticated/v0.1',
+        name: 'authenticated',
+        directive: 'authenticated',
+      },
     ])(abstractSchema);
     const book = { __typename: 'Book', id: 'b1', secret: 's' };
     const pen = { __typename: 'Pen', id: 'p1' };

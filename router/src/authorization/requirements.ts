@@ -43,8 +43,8 @@ export function readAccessRequirements(
   supergraph: DocumentNode,
   features: readonly SecurityFeature[],
 ): (schema: GraphQLSchema) => AccessRequirements {
-  const authenticated = features.find((f) => f.url.startsWith(AUTHENTICATED_SPEC))?.name;
-  const requiresScopes = features.find((f) => f.url.startsWith(REQUIRES_SCOPES_SPEC))?.name;
+  const authenticated = features.find((f) => f.url.startsWith(AUTHENTICATED_SPEC))?.directive;
+  const requiresScopes = features.find((f) => f.url.startsWith(REQUIRES_SCOPES_SPEC))?.directive;
   const declared = new Map<string, CallerRequirement>();
 
   const names = {

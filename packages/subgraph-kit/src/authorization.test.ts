@@ -1,0 +1,46 @@
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import { execute, parse } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { createIdentity } from '@supergraph/identity';
+import { applyAuthorization, type AuthorizationContext } from './authorization.js';
+
+describe('applyAuthorization', () => {
+  // A subgraph that imports the directives under names of its own: they must bind all the same.
+  const schema = applyAuthorization(
+    buildSubgraphSchema({
+      typeDefs: parse(`
+        extend schema
+          @link(url: "https://specs.apollo.dev/federation/v2.9",
+                import: [{ name: "@authenticated", as: "@auth" },
+                         { name: "@requiresScopes", as: "@scopes" },
+                         { name: "@policy", as: "@rule" }])
+        type Query {
+          mine: Int @auth
+          admins: Int @scopes(scopes: [["admin"]])
+          ruled: Int @rule(policies: [["never"]])
+          open: Int
+        }
+      `),
+      resolvers: { Query: { mine: () => 1, admins: () => 2, ruled: () => 3, open: () => 4 } },
+    }),
+    { policies: { never: () => false } },
+  );
+  const run = (query: string, identity: AuthorizationContext['identity']) =>
+    execute({
+      schema,
+      document: parse(query),
+      contextValue: { identity, viewerFor: new WeakMap() } satisfies AuthorizationContext,
+    });
+
+  it('enforces directives imported under another name', async () => {
+    const anonymous = await run('{ mine admins ruled open }', null);
+    expect(anonymous.data).toEqual({ mine: null, admins: null, ruled: null, open: 4 });
+    expect(anonymous.errors?.map((error) => [error.path, error.extensions['code']])).toEqual([
+      [['mine'], 'UNAUTHENTICATED'],
+      [['admins'], 'UNAUTHENTICATED'],
+      [['ruled'], 'UNAUTHENTICATED'],
+    ]);
+    const admin = await run('{ mine admins }', createIdentity('a1', 'ADMIN'));
+    expect(admin).toEqual({ data: { mine: 1, admins: 2 } });
+  });
+});
