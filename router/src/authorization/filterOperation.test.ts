@@ -211,4 +211,27 @@ describe('filterOperation', () => {
       [['items', 0, 'secret'], 'UNAUTHORIZED_FIELD_OR_TYPE'],
     ]);
   });
+
+  it('applies a requirement on a root operation type to every field of it', () => {
+    const rootSdl = `
+      directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+      type Query { hello: String }
+      type Mutation @authenticated { ping: String pong: String }
+    `;
+    const rootSchema = buildSchema(rootSdl);
+    const rootRequirements = readAccessRequirements(parse(rootSdl), [
+      {
+        url: 'https://specs.apollo.dev/authenticated/v0.1',
+        name: 'authenticated',
+        directive: 'authenticated',
+      },
+    ])(rootSchema);
+    const filter = (query: string, identity: Identity | null) =>
+      filterOperation(rootSchema, parse(query), undefined, rootRequirements, identity);
+    const denied = filter('mutation { ping pong }', anonymous);
+    expect(denied?.denied).toEqual(['Mutation.ping', 'Mutation.pong']);
+    expect(denied?.empty).toBe(true);
+    expect(filter('mutation { ping }', user)).toBeNull();
+    expect(filter('{ hello }', anonymous)).toBeNull();
+  });
 });

@@ -87,6 +87,13 @@ export function readAccessRequirements(
       isAbstractType(type)
         ? [...own(type.name), ...schema.getPossibleTypes(type).flatMap((t) => own(t.name))]
         : own(type.name);
+    // A requirement on a root operation type (`type Mutation @authenticated`) reaches no field
+    // that returns the type, so it applies to every field of the type, as in Apollo Router.
+    const roots = new Set(
+      [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap(
+        (root) => (root ? [root.name] : []),
+      ),
+    );
     const cache = new Map<string, readonly CallerRequirement[]>();
     return {
       none: declared.size === 0,
@@ -96,6 +103,7 @@ export function readAccessRequirements(
         let requirements = cache.get(coordinate);
         if (!requirements) {
           requirements = [
+            ...(roots.has(parent.name) ? own(parent.name) : []),
             ...own(coordinate),
             ...(isInterfaceType(parent)
               ? schema.getPossibleTypes(parent).flatMap((t) => own(`${t.name}.${field.name}`))
