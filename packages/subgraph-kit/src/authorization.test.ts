@@ -43,4 +43,28 @@ describe('applyAuthorization', () => {
     const admin = await run('{ mine admins }', createIdentity('a1', 'ADMIN'));
     expect(admin).toEqual({ data: { mine: 1, admins: 2 } });
   });
+
+  it('guards every field of a root operation type that carries a requirement', async () => {
+    const guarded = applyAuthorization(
+      buildSubgraphSchema({
+        typeDefs: parse(`
+          extend schema
+            @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@authenticated"])
+          type Query { hello: Int }
+          type Mutation @authenticated { ping: Int }
+        `),
+        resolvers: { Query: { hello: () => 1 }, Mutation: { ping: () => 2 } },
+      }),
+      { policies: {} },
+    );
+    const call = (identity: AuthorizationContext['identity']) =>
+      execute({
+        schema: guarded,
+        document: parse('mutation { ping }'),
+        contextValue: { identity, viewerFor: new WeakMap() } satisfies AuthorizationContext,
+      });
+    const anonymous = await call(null);
+    expect(anonymous.errors?.[0]?.extensions['code']).toBe('UNAUTHENTICATED');
+    expect(await call(createIdentity('u1', 'USER'))).toEqual({ data: { ping: 2 } });
+  });
 });

@@ -165,6 +165,11 @@ export function applyAuthorization<TSchema extends GraphQLSchema>(
   { policies }: ApplyAuthorizationOptions,
 ): TSchema {
   const names = directiveNames(schema);
+  const roots = new Set(
+    [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()].flatMap(
+      (root) => (root ? [root.name] : []),
+    ),
+  );
   const typeRules = new Map<string, Rules>();
   const used = new Set<string>();
   const note = (rules: Rules | undefined) =>
@@ -196,7 +201,20 @@ export function applyAuthorization<TSchema extends GraphQLSchema>(
       );
     }
     const rules = typeRules.get(type.name);
-    if (rules) guardReference(type, rules, policies);
+    if (rules && roots.has(type.name)) {
+      // No field returns a root operation type, so its requirement guards each of its fields:
+      // `type Mutation @authenticated` covers every mutation, as in Apollo Router.
+      for (const field of Object.values(type.getFields())) {
+        field.resolve = guardField(
+          field.resolve ?? defaultFieldResolver,
+          type.name,
+          rules,
+          type.name,
+          undefined,
+          policies,
+        );
+      }
+    } else if (rules) guardReference(type, rules, policies);
   }
 
   const missing = [...used].filter((name) => !Object.hasOwn(policies, name));
