@@ -4,7 +4,15 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   // examples/web/src/gql/ is graphql-codegen's client preset output (`npm run codegen`).
-  { ignores: ['**/node_modules/**', '**/generated/**', '.data/**', 'examples/web/src/gql/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/generated/**',
+      '.data/**',
+      'examples/web/src/gql/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeJwt, SignJWT } from 'jose';
@@ -14,7 +15,8 @@ import { persistedDocument, persistedDocuments } from './manifest.js';
 /**
  * The example web app (examples/web) in a real browser, against the real graph with trusted
  * documents enforced: what a person sees when they log in, place orders, and get things wrong.
- * Vite serves the app as `npm run web` does, proxying /graphql to this file's router.
+ * Vite serves the app as `npm run web` does, proxying /graphql to this file's router; and, for
+ * the CORS tests, on origins of its own, calling the router's URL itself.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
 const appRoot = join(root, 'examples/web');
@@ -73,6 +75,12 @@ let appUrl: string;
 let shortGraph: RunningGraph;
 let shortVite: ViteDevServer;
 let shortAppUrl: string;
+/**
+ * The app on two origins of its own, calling `graph`'s router at its URL, cross-origin, with no
+ * proxy in between: `listedOrigin` is in that router's CORS_ORIGINS, `unlistedOrigin` is not.
+ */
+let listedOrigin: AppOrigin;
+let unlistedOrigin: AppOrigin;
 
 /** Serves the app as `npm run web` does, proxying /graphql to `graph`'s router. */
 async function serveApp(graph: RunningGraph): Promise<{ vite: ViteDevServer; url: string }> {
@@ -96,10 +104,55 @@ async function serveApp(graph: RunningGraph): Promise<{ vite: ViteDevServer; url
   return { vite, url };
 }
 
+interface AppOrigin {
+  /** Where the app is, e.g. `http://127.0.0.1:41234`. */
+  readonly origin: string;
+  /** Serves the app here, as a page that sends its requests to `graph`'s router URL. */
+  serve(graph: RunningGraph): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * An origin for the app, listening already (127.0.0.1, port 0), so that the router's
+ * CORS_ORIGINS can name it before the router starts; the app is served there once the router's
+ * URL is known, with Vite in middleware mode on this very server.
+ */
+async function listenForApp(): Promise<AppOrigin> {
+  const server = createHttpServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
+  let vite: ViteDevServer | undefined;
+  return {
+    origin: `http://127.0.0.1:${address.port}`,
+    async serve(graph) {
+      vite = await createServer({
+        root: appRoot,
+        configFile: false,
+        logLevel: 'silent',
+        clearScreen: false,
+        appType: 'spa',
+        // What `VITE_GRAPHQL_URL=<the router's URL> npm run web` sets (examples/web/src/client.ts).
+        define: { 'import.meta.env.VITE_GRAPHQL_URL': JSON.stringify(graph.routerUrl) },
+        server: { middlewareMode: true, hmr: { server }, watch: null },
+      });
+      server.on('request', vite.middlewares);
+    },
+    async close() {
+      await vite?.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 beforeAll(async () => {
   if (!executablePath) return;
+  [listedOrigin, unlistedOrigin] = await Promise.all([listenForApp(), listenForApp()]);
   [graph, shortGraph] = await Promise.all([
-    startGraph('web', { routerEnv: { PERSISTED_DOCUMENTS_MODE: 'enforce' } }),
+    startGraph('web', {
+      routerEnv: { PERSISTED_DOCUMENTS_MODE: 'enforce', CORS_ORIGINS: listedOrigin.origin },
+    }),
     startGraph('web_short', {
       routerEnv: { PERSISTED_DOCUMENTS_MODE: 'enforce', JWT_CLOCK_TOLERANCE_SECONDS: '0' },
       usersEnv: { JWT_TTL_SECONDS: String(SHORT_TTL_SECONDS) },
@@ -107,6 +160,8 @@ beforeAll(async () => {
   ]);
   ({ vite, url: appUrl } = await serveApp(graph));
   ({ vite: shortVite, url: shortAppUrl } = await serveApp(shortGraph));
+  await listedOrigin.serve(graph);
+  await unlistedOrigin.serve(graph);
   browser = await chromium.launch({
     executablePath,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -118,6 +173,8 @@ afterAll(async () => {
   await browser?.close();
   await vite?.close();
   await shortVite?.close();
+  await listedOrigin?.close();
+  await unlistedOrigin?.close();
   await graph?.stop();
   await shortGraph?.stop();
 });
@@ -563,3 +620,64 @@ function persistedHash(body: unknown): unknown {
   if (typeof persistedQuery !== 'object' || persistedQuery === null) return undefined;
   return 'sha256Hash' in persistedQuery ? persistedQuery.sha256Hash : undefined;
 }
+
+describe.skipIf(!executablePath)('the web app on an origin of its own, calling the router', () => {
+  it('logs in, places an order and logs out when the router lists its origin in CORS_ORIGINS', async () => {
+    // Cross-origin for real: another port than the router's, and every request to its URL.
+    expect(listedOrigin.origin).not.toBe(new URL(graph.routerUrl).origin);
+    const posted: string[] = [];
+    page.on('request', (request) => {
+      if (request.method() === 'POST') posted.push(request.url());
+    });
+
+    await logIn('user', 'u', listedOrigin.origin);
+    await expect
+      .poll(() => page.getByTestId('whoami').textContent(), WAIT)
+      .toBe('Logged in as user');
+    await ordersLoaded();
+    const item = `Passport ${randomUUID().slice(0, 8)}`;
+    await placeOrder(item, '6 Border Road, Dover');
+    expect((await orderItems())[0]).toBe(item);
+    await page.reload();
+    await ordersLoaded();
+    expect((await orderItems())[0]).toBe(item);
+
+    // The logout is a keepalive request, and it too needs the preflight: the server must get it.
+    const { refreshToken } = await storedSession();
+    await page.getByTestId('logout').click();
+    await page.getByTestId('login-form').waitFor(WAIT);
+    await expect
+      .poll(async () => {
+        const response = await graph.request(graph.routerUrl, documentOf('RefreshToken'), {
+          variables: { token: refreshToken },
+        });
+        return response.body.errors?.[0]?.extensions?.['code'];
+      }, WAIT)
+      .toBe('UNAUTHENTICATED');
+
+    expect(sent.map((body) => operationName(body))).toEqual([
+      'Login',
+      'MyOrders',
+      'CreateOrder',
+      'MyOrders',
+      'Logout',
+    ]);
+    expect(new Set(posted)).toEqual(new Set([graph.routerUrl]));
+    expectNoProblems();
+  });
+
+  it('is refused by the browser when its origin is not on the list: "Cannot reach the server."', async () => {
+    const logins = graph.subgraphRequests.users.length;
+    await logIn('user', 'u', unlistedOrigin.origin);
+    await expect.poll(() => message().textContent(), WAIT).toBe('Cannot reach the server.');
+    expect(await message().isVisible()).toBe(true);
+    expect(await page.getByTestId('login-form').isVisible()).toBe(true);
+    expect(await page.getByTestId('home').count()).toBe(0);
+    expect(await sessionStorageItem(SESSION_KEY)).toBeNull();
+    // Stopped at the preflight: the login itself never left the browser.
+    expect(graph.subgraphRequests.users.length).toBe(logins);
+    // Chromium says why, in the console; that, and the request it failed, is all that went wrong.
+    expect(problems).toContainEqual(expect.stringMatching(/blocked by CORS policy/));
+    expectNoProblems([/blocked by CORS policy/, /net::ERR_FAILED/]);
+  });
+});

@@ -71,6 +71,50 @@ describe('loadRouterConfig', () => {
     ).toMatchObject({ sandbox: true });
   });
 
+  it('lets the example web app call from its dev server in development, and no page in production', () => {
+    expect(loadRouterConfig(required).cors).toEqual({
+      origins: ['http://localhost:5173'],
+      allowCredentials: false,
+    });
+    expect(loadRouterConfig({ ...required, NODE_ENV: 'production' }).cors).toEqual({
+      origins: [],
+      allowCredentials: false,
+    });
+    expect(
+      loadRouterConfig({
+        ...required,
+        NODE_ENV: 'production',
+        CORS_ORIGINS: ' https://app.example.com, http://localhost:3000 ,',
+        CORS_ALLOW_CREDENTIALS: 'true',
+      }).cors,
+    ).toEqual({
+      origins: ['https://app.example.com', 'http://localhost:3000'],
+      allowCredentials: true,
+    });
+  });
+
+  // Each of these would never equal an Origin header, so it would allow nothing, silently.
+  it.each([
+    'https://app.example.com/',
+    'https://app.example.com/app',
+    'HTTPS://App.example.com',
+    'https://app.example.com:443',
+    'app.example.com',
+    '*',
+    'null',
+    'https://app.example.com,*',
+  ])('refuses CORS_ORIGINS=%s, naming the variable and the value', (origins) => {
+    expect(() => loadRouterConfig({ ...required, CORS_ORIGINS: origins })).toThrow(
+      /CORS_ORIGINS\.\d+: ".*" is not an origin/,
+    );
+  });
+
+  it('refuses a CORS_ALLOW_CREDENTIALS that is not true or false', () => {
+    expect(() => loadRouterConfig({ ...required, CORS_ALLOW_CREDENTIALS: 'yes' })).toThrow(
+      /CORS_ALLOW_CREDENTIALS/,
+    );
+  });
+
   it('sends nothing to Apollo unless APOLLO_TELEMETRY_DISABLED is false, in any mode', () => {
     expect(loadRouterConfig(required).apolloTelemetry).toBe(false);
     expect(loadRouterConfig({ ...required, NODE_ENV: 'production' }).apolloTelemetry).toBe(false);

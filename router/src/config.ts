@@ -10,6 +10,7 @@ import {
   serviceSettings,
   type LogLevel,
 } from '@supergraph/service-kit';
+import type { CorsPolicy } from './cors.js';
 import type { OperationLimits } from './operations/limits.js';
 import { TRUSTED_DOCUMENT_MODES, type TrustedDocumentMode } from './operations/trustedDocuments.js';
 
@@ -24,6 +25,22 @@ const DEFAULT_JWT_AUDIENCE = 'supergraph';
 const JwtAlgorithm = z.enum(['EdDSA', 'ES256', 'ES384', 'RS256', 'PS256']);
 
 const booleanFlag = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+/**
+ * Where the example web app runs under `npm run web`: Vite's default port, which
+ * examples/web/vite.config.ts keeps.
+ */
+const DEVELOPMENT_CORS_ORIGINS = ['http://localhost:5173'];
+
+// An origin as a browser writes it in the Origin header, and CORS compares it: byte for byte. A
+// trailing slash, a path, a default port or upper case would never match, so they are refused
+// here rather than silently never allowing anything; so are `*` and `null`.
+const corsOrigin = z
+  .string()
+  .refine((value) => URL.canParse(value) && new URL(value).origin === value, {
+    error: (issue) =>
+      `${JSON.stringify(issue.input)} is not an origin: write scheme, host and port only, as in http://localhost:5173`,
+  });
 
 // @apollo/gateway's own variable, read with the opposite default: the gateway's usage metrics
 // (cloud metadata probes, an hourly export to Apollo) run only for an operator who sets `false`.
@@ -98,6 +115,18 @@ const Env = z.object({
   MAX_FIELD_REPEATS: positiveInt(3),
   MAX_COST: positiveInt(5000),
   APOLLO_TELEMETRY_DISABLED: apolloTelemetryDisabled,
+  // Comma-separated origins whose pages may call the router from a browser. See src/cors.ts.
+  CORS_ORIGINS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(corsOrigin))
+    .optional(),
+  CORS_ALLOW_CREDENTIALS: booleanFlag.optional(),
 });
 
 export interface RouterConfig {
@@ -150,6 +179,11 @@ export interface RouterConfig {
    * APOLLO_TELEMETRY_DISABLED=false: nothing leaves the machine that the operator did not ask for.
    */
   readonly apolloTelemetry: boolean;
+  /**
+   * Which browser pages on other origins may call the router: none in production unless
+   * CORS_ORIGINS lists them, the example web app's dev server in development.
+   */
+  readonly cors: CorsPolicy;
 }
 
 /** Reads the router's configuration from the environment, once. */
@@ -203,5 +237,9 @@ export function loadRouterConfig(
     // Sandbox explores the schema through introspection, so it needs it.
     sandbox: introspection && (env.SANDBOX ?? !production),
     apolloTelemetry: !env.APOLLO_TELEMETRY_DISABLED,
+    cors: {
+      origins: env.CORS_ORIGINS ?? (production ? [] : DEVELOPMENT_CORS_ORIGINS),
+      allowCredentials: env.CORS_ALLOW_CREDENTIALS ?? false,
+    },
   });
 }

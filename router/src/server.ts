@@ -15,6 +15,7 @@ import { createRevocationCheck } from './auth/revocations.js';
 import { AuthorizingGateway } from './authorization/AuthorizingGateway.js';
 import type { RouterConfig } from './config.js';
 import type { RouterContext } from './context.js';
+import { createCorsHook } from './cors.js';
 import { clientIpOf } from './identity/clientIp.js';
 import { SignedIdentityDataSource } from './identity/SignedIdentityDataSource.js';
 import { checkOperationLimits } from './operations/limits.js';
@@ -171,6 +172,7 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     apollo,
     logger,
     maxBodyBytes: config.maxBodyBytes,
+    onRequest: createCorsHook(config.cors),
     context: async (request, parsedBody) => {
       // Cheap refusals first, before the token is verified or Apollo Server parses anything.
       const operations = operationsOf(request, parsedBody());

@@ -48,6 +48,14 @@ export class ApiError extends Error {
 let renewing: Promise<Session> | null = null;
 
 /**
+ * The router's GraphQL endpoint. By default /graphql on the page's own origin, which Vite's dev
+ * server proxies to the router. `VITE_GRAPHQL_URL=http://localhost:4000/graphql` (empty means the
+ * default) makes the page call the router there directly, cross-origin: the router's CORS_ORIGINS
+ * must then list the page's origin, or the browser refuses the page the answers.
+ */
+const GRAPHQL_URL = import.meta.env.VITE_GRAPHQL_URL || '/graphql';
+
+/**
  * Runs one of the app's operations through the router, as the logged-in user if there is one.
  *
  * When the router refuses the access token because it expired, trades the refresh token for a
@@ -155,7 +163,7 @@ async function send<TResult, TVariables>(
 ): Promise<TResult> {
   let response: Response;
   try {
-    response = await fetch('/graphql', {
+    response = await fetch(GRAPHQL_URL, {
       method: 'POST',
       keepalive,
       headers: {
