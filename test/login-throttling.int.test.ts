@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectOk } from './expect.js';
 import { startGraph, type GraphQLResponse, type RunningGraph } from './graph.js';
@@ -218,6 +219,54 @@ describe('per address', () => {
       expect(codeOf(response)).toBe('UNAUTHENTICATED');
     }
     expectThrottled(await login('direct-3', WRONG, '192.0.2.200', { on: direct }), 30);
+  });
+});
+
+describe('a client that resets its connection', () => {
+  /** At most 3 failures per address, no trusted proxy: the address is the socket's. */
+  let resets: RunningGraph;
+  beforeAll(async () => {
+    resets = await startGraph('login_throttling_resets', {
+      usersEnv: { LOGIN_MAX_FAILURES_PER_IP: '3' },
+    });
+  });
+  afterAll(() => resets?.stop());
+
+  /** A login whose socket is reset right after the request's last byte is written. */
+  function loginAndReset(username: string): Promise<void> {
+    const body = JSON.stringify({ query: LOGIN, variables: { u: username, p: WRONG } });
+    const { port } = new URL(resets.routerUrl);
+    return new Promise((resolve) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(
+          `POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+          () => socket.resetAndDestroy(),
+        );
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', () => {});
+    });
+  }
+
+  it('still counts against its address: the reset does not erase it', async () => {
+    for (let i = 0; i < 4; i += 1) await loginAndReset(`reset-${i}`);
+    // The logins run on after their sockets are gone; give them time to be counted.
+    await sleep(1_500);
+    const failed = resets.subgraphRequests.users.filter((request) =>
+      request.body.includes('reset-'),
+    );
+    expect(failed.length).toBeGreaterThan(0);
+    for (const request of failed) expect(request.headers['x-client-ip']).toBe('127.0.0.1');
+    expectThrottled(await login('reset-then', WRONG, undefined, { on: resets }), 30);
+  });
+
+  it('logins that reach the users subgraph with no address share one count, never skip it', async () => {
+    const anonymousLogin = (username: string) =>
+      resets.requestSubgraph('users', LOGIN, { variables: { u: username, p: WRONG } });
+    for (let i = 0; i < 3; i += 1) {
+      expect(codeOf(await anonymousLogin(`no-address-${i}`))).toBe('UNAUTHENTICATED');
+    }
+    expectThrottled(await anonymousLogin('no-address-3'), 30);
   });
 });
 

@@ -80,6 +80,9 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
       );
     }
 
+    // Before the body: once a reset client's body has been read, the socket may be gone (the
+    // HTTP server also reads it on connection, see httpServer.ts).
+    const remoteAddress = req.socket.remoteAddress;
     const body = await readBody(req, options.maxBodyBytes);
     const request: RawRequest = {
       method,
@@ -87,7 +90,7 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
       search: url.search,
       headers: toHeaderMap(req),
       body,
-      remoteAddress: req.socket.remoteAddress,
+      remoteAddress,
     };
 
     if (route) {

@@ -86,6 +86,10 @@ export async function listen(
     });
     current(req, res);
   });
+  // Node reads a socket's peer address when first asked and keeps it; asked after a client
+  // reset the socket, it is undefined. Asked here, on arrival, it stays known for every request
+  // on the socket, which matters for the logins throttled by address.
+  server.on('connection', (socket) => void socket.remoteAddress);
   // Bound how long a slow client can hold a connection (slowloris); Node's default is 5 minutes.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;

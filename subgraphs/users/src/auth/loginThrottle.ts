@@ -149,15 +149,13 @@ export function createLoginThrottle(options: {
       const usernameKey = throttleKey('username', username);
       const keys = [
         { scope: 'username', key: usernameKey, allowance: settings.maxFailuresPerUsername },
-        ...(clientIp
-          ? [
-              {
-                scope: 'ip',
-                key: throttleKey('ip', addressBucket(clientIp)),
-                allowance: settings.maxFailuresPerIp,
-              },
-            ]
-          : []),
+        // A login whose address is unknown shares one bucket with every other such login,
+        // rather than skipping the address count: losing the address must never be a way around it.
+        {
+          scope: 'ip',
+          key: throttleKey('ip', clientIp ? addressBucket(clientIp) : 'unknown'),
+          allowance: settings.maxFailuresPerIp,
+        },
       ];
       const refuse = (wait: number, scopes: string[]) => {
         // Never the username: people type passwords into that box.
