@@ -224,6 +224,27 @@ describe('scopes from the token’s claims', () => {
     },
   );
 
+  it('make an admin in every check: the same answers for a USER with scope admin as for an ADMIN', async () => {
+    const admin = await graph.login('admin', 'a');
+    const scoped = await forge({ role: 'USER', scope: 'admin' });
+    // Another user's record and email (policy admin), everyone's orders (resolver), the list of
+    // users (@requiresScopes): each reads the one meaning of admin, the scope.
+    const ALL = `query ($id: ID!) {
+      user(id: $id) { username email }
+      users(first: 5) { edges { node { username email } } }
+      orders(first: 5) { edges { node { id } } }
+    }`;
+    const variables = { id: admin.userId };
+    const byRole = expectOk(
+      await graph.request(graph.routerUrl, ALL, { token: admin.token, variables }),
+    );
+    const byScope = expectOk(
+      await graph.request(graph.routerUrl, ALL, { token: scoped, variables }),
+    );
+    expect(byScope).toEqual(byRole);
+    expect(byScope['user']).toEqual({ username: 'admin', email: 'admin@example.com' });
+  });
+
   it('grant nothing the token does not say (the control)', async () => {
     const token = await forge({ role: 'USER', scope: 'reports' });
     const response = await graph.request(graph.routerUrl, USERS, { token });

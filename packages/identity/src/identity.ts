@@ -21,10 +21,23 @@ export interface Identity {
   readonly scopes: readonly string[];
 }
 
+/**
+ * The scope that makes a caller an admin. "Admin" has one meaning in the graph, this scope,
+ * whether the role grants it or a token's scope claim does: `@requiresScopes(scopes:
+ * [["admin"]])`, the `admin` policy and every resolver that treats admins apart all read it
+ * through `isAdmin`, as Apollo Router reads scopes.
+ */
+export const ADMIN_SCOPE = 'admin';
+
 const SCOPES_BY_ROLE: Readonly<Record<Role, readonly string[]>> = {
-  ADMIN: ['admin'],
+  ADMIN: [ADMIN_SCOPE],
   USER: [],
 };
+
+/** Whether the caller holds the admin scope (see `ADMIN_SCOPE`); false for anonymous callers. */
+export function isAdmin(identity: Identity | null | undefined): boolean {
+  return identity?.scopes.includes(ADMIN_SCOPE) ?? false;
+}
 
 /**
  * The scopes a role grants. The SDL says `@requiresScopes(scopes: [["admin"]])`; this is the one

@@ -1,5 +1,7 @@
 export {
+  ADMIN_SCOPE,
   ROLES,
+  isAdmin,
   isRole,
   scopesForRole,
   createIdentity,

@@ -1,3 +1,4 @@
+import { isAdmin } from '@supergraph/identity';
 import { parseObjectId, unauthenticated } from '@supergraph/service-kit';
 import { pageSize, toConnection } from '@supergraph/subgraph-kit';
 import type { QueryResolvers } from '../generated/graphql.js';
@@ -11,7 +12,7 @@ export const Query: QueryResolvers = {
     // @authenticated already refused anonymous callers; this narrows the type.
     if (!identity) throw unauthenticated();
     const size = pageSize(first);
-    const owner = identity.role === 'ADMIN' ? undefined : identity.id;
+    const owner = isAdmin(identity) ? undefined : identity.id;
     const rows = await orders.list(owner, size + 1, orderPosition(after));
     return toConnection(rows, size, orderCursor);
   },

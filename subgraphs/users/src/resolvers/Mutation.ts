@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { createIdentity } from '@supergraph/identity';
+import { createIdentity, isAdmin } from '@supergraph/identity';
 import {
   badUserInput,
   ErrorCode,
@@ -90,7 +90,7 @@ export const Mutation: MutationResolvers = {
     }
     if (input.role !== undefined) {
       // The SDL lets a user update themself; this is the one field of theirs they may not touch.
-      if (identity?.role !== 'ADMIN') throw forbidden('Only an admin can change a role.');
+      if (!isAdmin(identity)) throw forbidden('Only an admin can change a role.');
       if (input.role === null)
         throw badUserInput('role cannot be null; leave it out to keep it.', { field: 'role' });
       changes.role = input.role;
