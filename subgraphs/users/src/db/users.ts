@@ -121,6 +121,11 @@ export function createUserRepository(db: Db) {
       return updated ? withoutHash(updated) : null;
     },
 
+    /** How many users have the role ADMIN. */
+    countAdmins(): Promise<number> {
+      return users.countDocuments({ role: 'ADMIN' });
+    },
+
     async delete(id: ObjectId): Promise<boolean> {
       const { deletedCount } = await users.deleteOne({ _id: id });
       return deletedCount === 1;

@@ -100,6 +100,12 @@ export const Mutation: MutationResolvers = {
       throw new GraphQLError(`No user has the id ${id}.`, {
         extensions: { code: ErrorCode.NOT_FOUND },
       });
+    // Demoted after the fact and checked then, not before: two admins demoting each other at
+    // once both see the other one gone, and both are put back, so no moment of "no admin" lasts.
+    if (changes.role === 'USER' && (await users.countAdmins()) === 0) {
+      await users.update(userId, { role: 'ADMIN' });
+      throw lastAdmin();
+    }
     // Whoever knew the old password may hold a session: a new password ends them all. A new
     // role ends the access tokens that state the old one; a refresh gets one with the new role.
     if (changes.passwordHash) await sessions.revokeUser(userId);
@@ -112,9 +118,19 @@ export const Mutation: MutationResolvers = {
     // An admin who deletes themself could leave the graph with no admin at all.
     if (identity?.id === userId.toHexString())
       throw badUserInput('You cannot delete your own account.');
+    const target = (await users.findByIds([userId]))[0];
+    if (target?.role === 'ADMIN' && (await users.countAdmins()) <= 1) throw lastAdmin();
     const deleted = await users.delete(userId);
     // `refreshToken` would refuse them anyway (it reads the user); this makes it explicit.
     if (deleted) await sessions.revokeUser(userId);
     return deleted;
   },
 };
+
+/** The graph always keeps one user with the role ADMIN: nobody could make another one. */
+function lastAdmin(): GraphQLError {
+  return badUserInput(
+    'This is the last admin. Make another user an admin first, then change or delete this one.',
+    { reason: 'last-admin' },
+  );
+}
