@@ -1,12 +1,13 @@
 import { ApolloGateway } from '@apollo/gateway';
-import { ApolloServer } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import type { GraphQLSchema } from 'graphql';
+import { GraphQLError, OperationTypeNode, type GraphQLSchema } from 'graphql';
 import { REVOCATIONS_PATH } from '@supergraph/identity';
 import {
   createFormatError,
   createGraphQLRequestListener,
+  ErrorCode,
   type Logger,
   type ReadinessCheck,
 } from '@supergraph/service-kit';
@@ -72,6 +73,24 @@ mutation CreateOrder {
 `;
 
 /**
+ * The graph has no subscriptions, and graphql-js would fail one at execution with an internal
+ * error (HTTP 500). It is the client's mistake, said as such before anything runs.
+ */
+const refuseSubscriptions: ApolloServerPlugin<RouterContext> = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }) {
+        if (operation?.operation !== OperationTypeNode.SUBSCRIPTION) return;
+        throw new GraphQLError(
+          'This graph serves queries and mutations only: subscriptions are not supported.',
+          { extensions: { code: ErrorCode.BAD_REQUEST, http: { status: 400 } } },
+        );
+      },
+    };
+  },
+};
+
+/**
  * Builds the router without listening: the gateway over the static supergraph, token
  * verification, and the data sources that sign the caller's identity onto subgraph requests.
  */
@@ -124,7 +143,7 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     // No "Did you mean …" hints that map the schema for an attacker in production.
     hideSchemaDetailsFromClientErrors: config.production,
     includeStacktraceInErrorResponses: false,
-    formatError: createFormatError(logger),
+    formatError: createFormatError(logger, { hideSuggestions: config.production }),
     allowBatchedHttpRequests: false,
     // Apollo Server's default, said out loud because the attack suite depends on it: a GET cannot
     // run a mutation, and a POST needs a content type or header that forces a CORS preflight.
@@ -137,6 +156,7 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     // handlers would stop it and re-raise the signal before in-flight requests finish.
     stopOnTerminationSignals: false,
     plugins: [
+      refuseSubscriptions,
       config.sandbox
         ? ApolloServerPluginLandingPageLocalDefault({
             embed: { runTelemetry: config.apolloTelemetry },

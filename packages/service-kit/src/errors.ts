@@ -98,7 +98,19 @@ export class HttpError extends Error {
  * anything else (a driver error, a bug, a subgraph's internal URL in a fetch error) is logged in
  * full and reaches the client as a generic INTERNAL_SERVER_ERROR.
  */
-export function createFormatError(logger: Logger) {
+export function createFormatError(
+  logger: Logger,
+  {
+    hideSuggestions = false,
+  }: {
+    /**
+     * Take graphql-js's "Did you mean …?" out of every message. Apollo Server's
+     * `hideSchemaDetailsFromClientErrors` does so for validation errors only; variable
+     * coercion errors ("Did you mean the enum value "ADMIN"?") still map the schema.
+     */
+    hideSuggestions?: boolean;
+  } = {},
+) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.['code'];
     if (typeof code === 'string' && PUBLIC_CODES.has(code)) {
@@ -106,7 +118,10 @@ export function createFormatError(logger: Logger) {
       // and what the gateway adds about subgraphs (their names and internal URLs).
       const { stacktrace, exception, response, serviceName, ...extensions } =
         formatted.extensions ?? {};
-      return { ...formatted, extensions };
+      const message = hideSuggestions
+        ? formatted.message.replace(/ ?Did you mean [^?]*\?/g, '')
+        : formatted.message;
+      return { ...formatted, message, extensions };
     }
     const cause = unwrapResolverError(error);
     if (isDatabaseUnavailable(cause)) {
