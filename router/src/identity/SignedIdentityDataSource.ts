@@ -81,10 +81,13 @@ export class SignedIdentityDataSource extends RemoteGraphQLDataSource<RouterCont
       return await super.process(options);
     } catch (error) {
       if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) throw error;
+      // One line per failed request with its real cause, and no stack: during an outage every
+      // request fails the same way, and a stack each would bury the log.
       this.logger.error('subgraph request failed', {
         subgraph: this.subgraphName,
-        ...describeError(error),
+        ...describeFailure(error),
       });
+      this.logger.debug('subgraph request failed: stack', describeError(error));
       const failure = {
         message: 'Part of this response cannot be loaded right now. Try again shortly.',
         extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
@@ -101,6 +104,25 @@ export class SignedIdentityDataSource extends RemoteGraphQLDataSource<RouterCont
       `Subgraph "${this.subgraphName}" answered HTTP ${response.status}: ${body.slice(0, 500)}`,
     );
   }
+}
+
+/**
+ * What went wrong with a subgraph request, in words an operator acts on: fetch's own message is
+ * only "fetch failed", and the reason (ECONNREFUSED, a timeout, a reset) is in its `cause`.
+ */
+function describeFailure(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) {
+    return { error: typeof error === 'object' ? JSON.stringify(error) : String(error) };
+  }
+  const cause = error.cause instanceof Error ? error.cause : undefined;
+  const codeOf = (value: Error | undefined) =>
+    value && 'code' in value && typeof value.code === 'string' ? value.code : undefined;
+  const code = codeOf(cause) ?? codeOf(error);
+  return {
+    error: `${error.name}: ${error.message}`,
+    ...(cause ? { cause: `${cause.name}: ${cause.message}` } : {}),
+    ...(code ? { code } : {}),
+  };
 }
 
 /** No client needs more than this many errors to learn that a subgraph is down. */
