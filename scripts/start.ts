@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { startDevMongo } from '@supergraph/dev-mongo';
+import { NoMongoDbError, startDevMongo } from '@supergraph/dev-mongo';
 import { buildServices } from './build.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,7 +44,11 @@ if (compiled) {
 }
 
 const dataDir = resolve(root, process.env['DATA_DIR'] ?? '.data');
-const mongo = await startDevMongo({ env: process.env, dataDir, log });
+const mongo = await startDevMongo({ env: process.env, dataDir, log }).catch((error: unknown) => {
+  if (!(error instanceof NoMongoDbError)) throw error;
+  console.error(`[start] ${error.message}`);
+  process.exit(1);
+});
 
 // The routing URLs in supergraph.graphql name the default ports; follow the ports if they moved.
 const usersPort = process.env['USERS_PORT'] ?? '4001';

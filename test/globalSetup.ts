@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startDevMongo } from '@supergraph/dev-mongo';
+import { NoMongoDbError, startDevMongo } from '@supergraph/dev-mongo';
 import { buildServices } from '../scripts/build.js';
 
 declare module 'vitest' {
@@ -25,6 +25,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
     env: process.env,
     dataDir,
     log: (message) => process.stderr.write(`${message}\n`),
+  }).catch((error: unknown) => {
+    if (!(error instanceof NoMongoDbError)) throw error;
+    // The one message, not a stack trace and vitest's "No test files found" after it.
+    process.stderr.write(`\n${error.message}\n\n`);
+    process.exit(1);
   });
   project.provide('mongodbUri', mongo.uri);
   return async () => {

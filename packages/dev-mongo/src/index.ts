@@ -102,9 +102,23 @@ async function startMemoryServer(
   );
   // Loaded only on this path: it is heavy, and FerretDB or MONGODB_URI users never need it.
   const { MongoMemoryServer } = await import('mongodb-memory-server-core');
-  const server = await MongoMemoryServer.create({
-    instance: { ip: '127.0.0.1', dbPath, storageEngine: 'wiredTiger' },
-  });
+  let server: InstanceType<typeof MongoMemoryServer>;
+  // mongodb-memory-server prints every failure to start with its whole stack through
+  // console.warn; the one message a person needs is NoMongoDbError's, so it is muted meanwhile.
+  // eslint-disable-next-line no-console
+  const warn = console.warn;
+  // eslint-disable-next-line no-console
+  console.warn = () => {};
+  try {
+    server = await MongoMemoryServer.create({
+      instance: { ip: '127.0.0.1', dbPath, storageEngine: 'wiredTiger' },
+    });
+  } catch (error) {
+    throw new NoMongoDbError(error instanceof Error ? error.message : String(error));
+  } finally {
+    // eslint-disable-next-line no-console
+    console.warn = warn;
+  }
   return {
     uri: server.getUri(),
     kind: 'mongodb-memory-server',
@@ -113,6 +127,25 @@ async function startMemoryServer(
       await server.stop({ doCleanup: false });
     },
   };
+}
+
+/**
+ * No MongoDB could be found or started: what a person needs to read, and nothing else. The
+ * cause (most often a download that cannot reach the internet) is one line at the end.
+ */
+export class NoMongoDbError extends Error {
+  constructor(cause: string) {
+    super(
+      [
+        'No MongoDB is available. Any one of these gives the graph a database:',
+        '  1. set MONGODB_URI to a MongoDB you run (mongodb://host:27017/), or',
+        '  2. install FerretDB, which needs only Go: bash scripts/install-ferretdb.sh, or',
+        '  3. allow internet access once, for mongodb-memory-server to download mongod.',
+        `(mongodb-memory-server: ${cause.replace(/\s+/g, ' ').trim()})`,
+      ].join('\n'),
+    );
+    this.name = 'NoMongoDbError';
+  }
 }
 
 /** A TCP port that is free on 127.0.0.1 right now. */
