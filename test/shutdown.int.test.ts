@@ -5,7 +5,7 @@ import { createServer, request as httpRequest, type Server } from 'node:http';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@supergraph/dev-mongo';
+import { ferretDbArguments, freePort } from '@supergraph/dev-mongo';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -41,20 +41,9 @@ function tcpOpen(port: number): Promise<boolean> {
 }
 
 function startFerretDb(port: number): ChildProcess {
-  const dir = join(scratch, `ferretdb-${port}`);
-  return spawn(
-    'ferretdb',
-    [
-      '--handler=sqlite',
-      `--sqlite-url=file:${dir}/`,
-      `--state-dir=${dir}`,
-      `--listen-addr=127.0.0.1:${port}`,
-      '--telemetry=disable',
-      '--debug-addr=-',
-      '--log-level=error',
-    ],
-    { stdio: 'ignore' },
-  );
+  return spawn('ferretdb', ferretDbArguments(join(scratch, `ferretdb-${port}`), port), {
+    stdio: 'ignore',
+  });
 }
 
 /** The workspace's `start` script, as argv: the command its Dockerfile runs. */

@@ -58,6 +58,20 @@ function findOnPath(command: string, path: string): string | undefined {
   return undefined;
 }
 
+/** FerretDB's command line: SQLite files in `dir`, on 127.0.0.1 only, no telemetry. */
+export function ferretDbArguments(dir: string, port: number): string[] {
+  return [
+    '--handler=sqlite',
+    `--sqlite-url=file:${dir}/`,
+    `--state-dir=${dir}`,
+    `--listen-addr=127.0.0.1:${port}`,
+    '--telemetry=disable',
+    // Its metrics endpoint would otherwise take the fixed port 8088, and clash with a second instance.
+    '--debug-addr=-',
+    '--log-level=error',
+  ];
+}
+
 async function startFerretDb(
   binary: string,
   dir: string,
@@ -66,20 +80,9 @@ async function startFerretDb(
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   log(`Starting FerretDB (${binary}) on 127.0.0.1:${port}, data in ${dir}`);
-  const child = spawn(
-    binary,
-    [
-      '--handler=sqlite',
-      `--sqlite-url=file:${dir}/`,
-      `--state-dir=${dir}`,
-      `--listen-addr=127.0.0.1:${port}`,
-      '--telemetry=disable',
-      // Its metrics endpoint would otherwise take the fixed port 8088, and clash with a second instance.
-      '--debug-addr=-',
-      '--log-level=error',
-    ],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
+  const child = spawn(binary, ferretDbArguments(dir, port), {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitForPort(port, child);
   return {
