@@ -75,3 +75,19 @@ describe('variables that do not fit their types', () => {
     expect(response.body.errors?.[0]?.message).toMatch(/Did you mean the enum value "ADMIN"\?/);
   });
 });
+
+describe('the query plan header', () => {
+  const ask = async (graph: RunningGraph) =>
+    graph.request(graph.routerUrl, '{ me { id } }', {
+      token: (await graph.login('user', 'u')).token,
+      headers: { 'apollo-query-plan-experimental': '1' },
+    });
+
+  it('is answered in development, where it helps to see the plan', async () => {
+    expect(JSON.stringify((await ask(development)).body)).toContain('__queryPlanExperimental');
+  });
+
+  it('is ignored in production: no plan, no map of the subgraphs', async () => {
+    expect(JSON.stringify((await ask(production)).body)).not.toContain('__queryPlanExperimental');
+  });
+});

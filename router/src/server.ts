@@ -116,6 +116,9 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
   process.env['APOLLO_TELEMETRY_DISABLED'] = config.apolloTelemetry ? 'false' : 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
+    // The `apollo-query-plan-experimental` header returns the query plan, which maps the
+    // subgraphs. The gateway decides from process.env.NODE_ENV; the router's config decides here.
+    __exposeQueryPlanExperimental: !config.production,
     logger,
     buildService: ({ name, url }) =>
       new SignedIdentityDataSource({
