@@ -128,4 +128,30 @@ describe('loadRouterConfig', () => {
       /APOLLO_TELEMETRY_DISABLED/,
     );
   });
+
+  it('filters by default, as Apollo Router does, and takes Router’s authorization options', () => {
+    expect(loadRouterConfig(required).authorization).toEqual({
+      rejectUnauthorized: false,
+      dryRun: false,
+      errors: 'errors',
+      log: true,
+    });
+    expect(
+      loadRouterConfig({
+        ...required,
+        AUTHORIZATION_REJECT_UNAUTHORIZED: 'true',
+        AUTHORIZATION_DRY_RUN: 'true',
+        AUTHORIZATION_ERRORS: 'extensions',
+        AUTHORIZATION_LOG: 'false',
+      }).authorization,
+    ).toEqual({ rejectUnauthorized: true, dryRun: true, errors: 'extensions', log: false });
+  });
+
+  it.each([
+    ['AUTHORIZATION_ERRORS', 'response'],
+    ['AUTHORIZATION_REJECT_UNAUTHORIZED', 'yes'],
+    ['AUTHORIZATION_DRY_RUN', '1'],
+  ])('refuses %s=%s, naming the variable', (name, value) => {
+    expect(() => loadRouterConfig({ ...required, [name]: value })).toThrow(new RegExp(name));
+  });
 });

@@ -10,6 +10,8 @@ import {
   serviceSettings,
   type LogLevel,
 } from '@supergraph/service-kit';
+import type { AuthorizationOptions } from './authorization/AuthorizingGateway.js';
+import { AUTHORIZATION_ERRORS_IN } from './authorization/completeResponse.js';
 import type { CorsPolicy } from './cors.js';
 import type { OperationLimits } from './operations/limits.js';
 import { TRUSTED_DOCUMENT_MODES, type TrustedDocumentMode } from './operations/trustedDocuments.js';
@@ -127,6 +129,11 @@ const Env = z.object({
     .pipe(z.array(corsOrigin))
     .optional(),
   CORS_ALLOW_CREDENTIALS: booleanFlag.optional(),
+  // Apollo Router's authorization options: see src/authorization/AuthorizingGateway.ts.
+  AUTHORIZATION_REJECT_UNAUTHORIZED: booleanFlag.default(false),
+  AUTHORIZATION_DRY_RUN: booleanFlag.default(false),
+  AUTHORIZATION_ERRORS: z.enum(AUTHORIZATION_ERRORS_IN).default('errors'),
+  AUTHORIZATION_LOG: booleanFlag.default(true),
 });
 
 export interface RouterConfig {
@@ -184,6 +191,7 @@ export interface RouterConfig {
    * CORS_ORIGINS lists them, the example web app's dev server in development.
    */
   readonly cors: CorsPolicy;
+  readonly authorization: AuthorizationOptions;
 }
 
 /** Reads the router's configuration from the environment, once. */
@@ -240,6 +248,12 @@ export function loadRouterConfig(
     cors: {
       origins: env.CORS_ORIGINS ?? (production ? [] : DEVELOPMENT_CORS_ORIGINS),
       allowCredentials: env.CORS_ALLOW_CREDENTIALS ?? false,
+    },
+    authorization: {
+      rejectUnauthorized: env.AUTHORIZATION_REJECT_UNAUTHORIZED,
+      dryRun: env.AUTHORIZATION_DRY_RUN,
+      errors: env.AUTHORIZATION_ERRORS,
+      log: env.AUTHORIZATION_LOG,
     },
   });
 }

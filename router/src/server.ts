@@ -99,6 +99,11 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
   logger.debug('supergraph loaded', {
     securityFeatures: supergraph.securityFeatures.map((f) => f.url),
   });
+  if (config.authorization.dryRun) {
+    logger.warn(
+      'AUTHORIZATION_DRY_RUN is on: the router takes nothing out of operations and only reports what it would; the subgraphs still enforce their own checks',
+    );
+  }
 
   const trustedDocuments = loadTrustedDocuments(
     config.persistedDocuments.mode,
@@ -137,7 +142,12 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
   });
 
   const apollo = new ApolloServer<RouterContext>({
-    gateway: new AuthorizingGateway(gateway, supergraph.accessRequirements, logger),
+    gateway: new AuthorizingGateway(
+      gateway,
+      supergraph.accessRequirements,
+      logger,
+      config.authorization,
+    ),
     logger,
     introspection: config.introspection,
     // Operations can be sent by hash from the trusted documents manifest. Never APQ: its cache

@@ -7,7 +7,6 @@ import {
   type ArgumentNode,
   type DirectiveNode,
   type DocumentNode,
-  type GraphQLSchema,
   type ValueNode,
 } from 'graphql';
 import { readAccessRequirements, type AccessRequirements } from './authorization/requirements.js';
@@ -39,9 +38,9 @@ export interface LoadedSupergraph {
   readonly subgraphUrls: Readonly<Record<string, string>>;
   /**
    * The `@authenticated` / `@requiresScopes` requirements read before stripping, for the router
-   * to enforce itself (see authorization/AuthorizingGateway.ts), bound to the API schema.
+   * to enforce itself (see authorization/AuthorizingGateway.ts).
    */
-  readonly accessRequirements: (apiSchema: GraphQLSchema) => AccessRequirements;
+  readonly accessRequirements: AccessRequirements;
 }
 
 export function loadSupergraph(path: string): LoadedSupergraph {
@@ -106,7 +105,8 @@ const ENFORCED_BY_THE_ROUTER = [
   'https://specs.apollo.dev/policy/',
 ];
 
-function findSecurityFeatures(document: DocumentNode): SecurityFeature[] {
+/** The `for: SECURITY` features the router enforces, under the names this document gives them. */
+export function findSecurityFeatures(document: DocumentNode): SecurityFeature[] {
   const features: SecurityFeature[] = [];
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.SCHEMA_DEFINITION && definition.kind !== Kind.SCHEMA_EXTENSION)

@@ -9,36 +9,62 @@ import {
   buildSchema,
   getOperationAST,
   GraphQLError,
+  Kind,
+  print,
   printSchema,
+  type DocumentNode,
+  type ExecutionResult,
   type GraphQLSchema,
+  type OperationDefinitionNode,
 } from 'graphql';
 import { ErrorCode } from '@supergraph/service-kit';
 import type { Logger } from '@supergraph/service-kit';
 import type { RouterContext } from '../context.js';
-import { completeResponse, filterOperation } from './filterOperation.js';
+import {
+  completeResponse,
+  withAuthorizationErrors,
+  type AuthorizationErrorsIn,
+} from './completeResponse.js';
+import { filterOperation, routerPath } from './filterOperation.js';
 import type { AccessRequirements } from './requirements.js';
 
-interface SchemaBound {
-  readonly requirements: AccessRequirements;
-  readonly resolverFree: GraphQLSchema;
+/** Apollo Router's `authorization.directives` options, as router settings (README, "Authorization"). */
+export interface AuthorizationOptions {
+  /** Refuse the whole operation when any part of it would be taken out (`reject_unauthorized`). */
+  readonly rejectUnauthorized: boolean;
+  /** Take nothing out; only report and log what would be (`dry_run`). */
+  readonly dryRun: boolean;
+  /** Where the errors for what was taken out go (`errors.response`). */
+  readonly errors: AuthorizationErrorsIn;
+  /** Log each operation that had something taken out (`errors.log`). */
+  readonly log: boolean;
 }
+
+export const DEFAULT_AUTHORIZATION_OPTIONS: AuthorizationOptions = Object.freeze({
+  rejectUnauthorized: false,
+  dryRun: false,
+  errors: 'errors',
+  log: true,
+});
 
 /**
  * Apollo Gateway with the authorization Apollo Router has and the gateway lacks: `@authenticated`
- * and `@requiresScopes` from the supergraph, enforced before query planning. A field the caller
- * may not see is taken out of the operation, so no subgraph is ever asked for it, and comes
- * back null with UNAUTHORIZED_FIELD_OR_TYPE. The subgraphs check the same directives again
- * (defence in depth), and alone decide `@policy`.
+ * and `@requiresScopes` from the supergraph, enforced before query planning. A selection the
+ * caller may not see is taken out of the operation (filterOperation.ts), so no subgraph is ever
+ * asked for it, and comes back null with UNAUTHORIZED_FIELD_OR_TYPE. The subgraphs check the
+ * same directives again (defence in depth), and alone decide `@policy`.
  *
  * It wraps the executor that ApolloServer gets from the gateway; everything else passes through.
  */
 export class AuthorizingGateway implements GatewayInterface {
-  private readonly bySchema = new WeakMap<GraphQLSchema, SchemaBound>();
+  /** The API schema without resolvers, by the gateway's schema: see completeResponse. */
+  private readonly resolverFree = new WeakMap<GraphQLSchema, GraphQLSchema>();
 
   constructor(
     private readonly gateway: ApolloGateway,
-    private readonly bindRequirements: (schema: GraphQLSchema) => AccessRequirements,
+    private readonly requirements: AccessRequirements,
     private readonly logger: Logger,
+    private readonly options: AuthorizationOptions = DEFAULT_AUTHORIZATION_OPTIONS,
   ) {}
 
   onSchemaLoadOrUpdate: GatewayInterface['onSchemaLoadOrUpdate'] = (callback) =>
@@ -53,68 +79,97 @@ export class AuthorizingGateway implements GatewayInterface {
     return { executor: executor && this.authorizing(executor) };
   }
 
-  private boundTo(schema: GraphQLSchema): SchemaBound {
-    let bound = this.bySchema.get(schema);
-    if (!bound) {
-      bound = {
-        requirements: this.bindRequirements(schema),
-        // The gateway's API schema carries its own resolvers (reading fields by alias), and
-        // graphql-js prefers a field's resolver to the one completeResponse passes; a copy
-        // without any lets completeResponse decide every field.
-        resolverFree: buildSchema(printSchema(schema)),
-      };
-      this.bySchema.set(schema, bound);
+  private resolverFreeCopy(schema: GraphQLSchema): GraphQLSchema {
+    let copy = this.resolverFree.get(schema);
+    if (!copy) {
+      // The gateway's API schema carries its own resolvers (reading fields by alias), and
+      // graphql-js prefers a field's resolver to the one completeResponse passes; a copy
+      // without any lets completeResponse decide every field.
+      copy = buildSchema(printSchema(schema));
+      this.resolverFree.set(schema, copy);
     }
-    return bound;
+    return copy;
   }
 
   private authorizing(execute: GatewayExecutor): GatewayExecutor {
     return async (requestContext) => {
       // Apollo Gateway throws a plain Error for this, which would reach the client as a 500.
       // (Apollo Server's own `operationName` is that of the operation it found, null when none.)
-      if (!getOperationAST(requestContext.document, requestContext.request.operationName)) {
+      const operation = getOperationAST(
+        requestContext.document,
+        requestContext.request.operationName,
+      );
+      if (!operation) {
         return { errors: [operationResolutionFailure(requestContext.request.operationName)] };
       }
-      const { requirements, resolverFree } = this.boundTo(requestContext.schema);
-      if (requirements.none) return execute(requestContext);
+      if (this.requirements.none) return execute(requestContext);
       const context: Partial<RouterContext> = requestContext.context;
       // Anonymous unless the router's context function established otherwise.
       const identity = context.identity ?? null;
       const { schema, document, operationName } = requestContext;
-      const filtered = filterOperation(schema, document, operationName, requirements, identity);
+      // Only the operation that runs: Router would report what the others lose too.
+      const filtered = filterOperation(
+        schema,
+        onlyOperation(document, operation),
+        this.requirements,
+        identity,
+        { dryRun: this.options.dryRun },
+      );
       if (!filtered) return execute(requestContext);
 
-      this.logger.info('fields taken out of an operation', {
-        operationName,
-        denied: filtered.denied,
-        userId: identity?.id ?? null,
+      if (this.options.log) {
+        this.logger.info(
+          this.options.dryRun
+            ? 'authorization would take selections out of an operation (dry run)'
+            : 'authorization took selections out of an operation',
+          {
+            operationName,
+            paths: filtered.removed.map((selection) => routerPath(selection.path)),
+            userId: identity?.id ?? null,
+          },
+        );
+      }
+      const report = (result: ExecutionResult) =>
+        withAuthorizationErrors(result, filtered.removed, identity, this.options.errors);
+      // Router answers both with `data: null` and the errors, and runs nothing.
+      if (filtered.empty || (this.options.rejectUnauthorized && !this.options.dryRun)) {
+        return report({ data: null });
+      }
+      if (this.options.dryRun) return report(await execute(requestContext));
+
+      const result = await execute({
+        ...requestContext,
+        document: filtered.document,
+        // The gateway caches query plans by this hash. The original query's hash would hand
+        // the next caller, whatever their rights, the plan made for this filtered document
+        // (or this caller the plan of someone allowed more), so key it on what is executed.
+        queryHash: createHash('sha256')
+          .update('authorized\0')
+          .update(print(filtered.document))
+          .digest('hex'),
       });
-      const result = filtered.empty
-        ? { data: {} }
-        : await execute({
-            ...requestContext,
-            document: filtered.document,
-            // The gateway caches query plans by this hash. The original query's hash would hand
-            // the next caller, whatever their rights, the plan made for this filtered document
-            // (or this caller the plan of someone allowed more), so key it on what was removed.
-            queryHash: createHash('sha256')
-              .update(requestContext.queryHash)
-              .update('\0')
-              .update(filtered.denied.join('\0'))
-              .digest('hex'),
-          });
-      return completeResponse({
-        schema: resolverFree,
-        original: document,
-        operationName,
-        variables: requestContext.request.variables,
-        filtered,
-        result,
-        requirements,
-        identity,
-      });
+      return report(
+        completeResponse({
+          schema: this.resolverFreeCopy(schema),
+          original: document,
+          operationName,
+          variables: requestContext.request.variables,
+          filtered,
+          result,
+        }),
+      );
     };
   }
+}
+
+/** `document` with one operation, the one that runs, and every fragment. */
+function onlyOperation(document: DocumentNode, operation: OperationDefinitionNode): DocumentNode {
+  const definitions = document.definitions.filter(
+    (definition) => definition === operation || definition.kind === Kind.FRAGMENT_DEFINITION,
+  );
+  return definitions.length === document.definitions.length
+    ? document
+    : { ...document, definitions };
 }
 
 function operationResolutionFailure(operationName: string | undefined): GraphQLError {
