@@ -184,6 +184,18 @@ describe('filterOperation: interfaces and unions, as in Router’s blog example'
     expect(printed(filtered)).toBe('{\n  hello\n}');
   });
 
+  it('reads a fragment on the interface itself as selecting from it, where Router does not', () => {
+    // Router exempts every fragment; `... on Post { title }` would then read a PrivateBlog's title.
+    for (const query of [
+      '{ post(id: 1) { ... on Post { title } } }',
+      '{ post(id: 1) { ... { title } } }',
+      '{ post(id: 1) { ...P } } fragment P on Post { title }',
+    ]) {
+      expect(paths(blog.filter(query, anonymous)), query).toEqual(['/post']);
+    }
+    expect(blog.filter('{ post(id: 1) { ... on Post { __typename } } }', anonymous)).toBeNull();
+  });
+
   it('takes out an interface field that some implementation protects', () => {
     const sdl = `${DIRECTIVES}
       interface Item { id: ID! secret: String }
@@ -216,6 +228,14 @@ describe('filterOperation: dry run', () => {
     expect(paths(filtered)).toEqual(['/author/email']);
     expect(filtered?.empty).toBe(false);
     expect(print(filtered!.document)).toBe(print(parse(query)));
+  });
+
+  it('reports a fragment on a type the caller may not see once, as a real run does', () => {
+    const query =
+      '{ found { ... on PublicBlog { id } ...Private } } fragment Private on PrivateBlog { id }';
+    expect(paths(blog.filter(query, anonymous, true))).toEqual(
+      paths(blog.filter(query, anonymous)),
+    );
   });
 });
 

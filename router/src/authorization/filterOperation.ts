@@ -388,15 +388,38 @@ class DocumentFilter {
     node: FieldNode,
   ): RemovedSelectionReason | undefined {
     if (node.name.value === '__typename' || !node.selectionSet) return undefined;
-    const selectsFromInterface = node.selectionSet.selections.some(
-      (selection) => selection.kind === Kind.FIELD && selection.name.value !== '__typename',
-    );
-    if (!selectsFromInterface) return undefined;
+    if (!this.selectsFromInterface(node.selectionSet, new Set())) return undefined;
     for (const implementation of this.implementations(getNamedType(definition.type))) {
       const reason = this.failedByType(implementation.name);
       if (reason) return reason;
     }
     return undefined;
+  }
+
+  /**
+   * Whether a selection set asks for a field other than `__typename` of whatever object comes
+   * back. Router looks at the direct selections only, so that `... on Post { title }` or a
+   * fragment without a type condition would read every implementation's `title`, a protected
+   * one's too; here a fragment on an interface (or on no type) counts as what it selects.
+   */
+  private selectsFromInterface(node: SelectionSetNode, seen: Set<string>): boolean {
+    return node.selections.some((selection) => {
+      if (selection.kind === Kind.FIELD) return selection.name.value !== '__typename';
+      if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const condition = selection.typeCondition?.name.value;
+        return (
+          (condition === undefined || isAbstractType(this.schema.getType(condition))) &&
+          this.selectsFromInterface(selection.selectionSet, seen)
+        );
+      }
+      const fragment = this.fragmentNodes.get(selection.name.value);
+      if (!fragment || seen.has(selection.name.value)) return false;
+      seen.add(selection.name.value);
+      return (
+        isAbstractType(this.schema.getType(fragment.typeCondition.name.value)) &&
+        this.selectsFromInterface(fragment.selectionSet, seen)
+      );
+    });
   }
 
   /** A field of an interface needs what the same field of every implementation needs. */
@@ -445,13 +468,9 @@ class DocumentFilter {
     // What the fragment lost, where it is applied.
     for (const removed of fragment?.removed ?? [])
       this.record([...parentPath, ...removed.path], removed);
+    // A fragment whose type the caller fails was reported where it is defined, above; in a dry
+    // run it stays, and is not reported twice.
     if (!fragment?.node) return false;
-    const typeName = fragment.node.typeCondition.name.value;
-    const reason = this.failedByFragmentType(typeName);
-    if (reason) {
-      this.record([...parentPath, { kind: 'fragment', typeName }], reason);
-      if (!this.dryRun) return false;
-    }
     usage.spreads.add(name);
     this.directives(directives, usage);
     return true;
