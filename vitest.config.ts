@@ -1,8 +1,10 @@
 import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 
-// Two projects, as in graphql-hive/gateway: fast unit tests beside the code, and integration
-// tests (`*.int.test.ts`) that boot the real graph against a real MongoDB-protocol server.
+// Projects as in graphql-hive/gateway: fast unit tests beside the code, and integration tests
+// (`*.int.test.ts`) that boot the real graph against a real MongoDB-protocol server. Load tests
+// (`*.load.test.ts`) boot it too, but run after the rest has finished: a flood on these small
+// machines would slow every test running beside it.
 export default defineConfig({
   resolve: {
     // graphql ships both ESM (.mjs) and CJS builds. Vite would load the ESM one for our code while
@@ -20,7 +22,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{packages,subgraphs,router,scripts,test}/**/*.test.ts'],
-          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
+          exclude: ['**/*.int.test.ts', '**/*.load.test.ts', '**/node_modules/**'],
         },
       },
       {
@@ -32,6 +34,17 @@ export default defineConfig({
           globalSetup: ['./test/globalSetup.ts'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'load',
+          include: ['test/**/*.load.test.ts'],
+          globalSetup: ['./test/globalSetup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+          sequence: { groupOrder: 1 },
         },
       },
     ],

@@ -234,6 +234,8 @@ export async function startGraph(
     return server;
   }
   const routerServer = await startRouter(usersServer.url);
+  /** The device token of each username's last login through `login` below. */
+  const deviceTokens = new Map<string, string>();
 
   const request: RunningGraph['request'] = (url, query, options = {}) =>
     send(url, JSON.stringify({ query, variables: options.variables ?? {} }), {
@@ -305,14 +307,17 @@ export async function startGraph(
     requestSubgraph,
     stopSubgraph: (subgraph) => (subgraph === 'users' ? usersServer : ordersServer).close(1_000),
     async login(username, password, { url = routerServer.url } = {}) {
+      // As a browser would: each login sends the device token the last one gave.
       const { body } = await request(
         url,
-        'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken refreshToken user { id } } }',
-        { variables: { u: username, p: password } },
+        'mutation ($u: String!, $p: String!, $d: String) { login(username: $u, password: $p, deviceToken: $d) { accessToken refreshToken deviceToken user { id } } }',
+        { variables: { u: username, p: password, d: deviceTokens.get(username) ?? null } },
       );
       const payload = body.data?.['login'] as
-        { accessToken: string; refreshToken: string; user: { id: string } } | undefined;
+        | { accessToken: string; refreshToken: string; deviceToken: string; user: { id: string } }
+        | undefined;
       if (!payload) throw new Error(`login as ${username} failed: ${JSON.stringify(body.errors)}`);
+      deviceTokens.set(username, payload.deviceToken);
       return {
         token: payload.accessToken,
         userId: payload.user.id,

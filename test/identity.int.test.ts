@@ -151,7 +151,8 @@ describe('the router', () => {
     for (const { headers } of sent) {
       expect(headers[IDENTITY_HEADERS.userId]).toBeUndefined();
       expect(headers[IDENTITY_HEADERS.role]).toBeUndefined();
-      expect(headers[IDENTITY_HEADERS.signature]).toMatch(/^v2=[0-9a-f]{64}$/);
+      expect(headers[IDENTITY_HEADERS.signature]).toMatch(/^v3=[0-9a-f]{64}$/);
+      expect(headers[IDENTITY_HEADERS.requestId]).toMatch(/^[A-Za-z0-9_-]{22}$/);
       expect(JSON.stringify(headers)).not.toContain('undefined');
     }
   });

@@ -16,21 +16,32 @@ let graph: RunningGraph;
 let quick: RunningGraph;
 /** No trusted proxy: X-Forwarded-For must be ignored. At most 3 failures per address. */
 let direct: RunningGraph;
+/** At most 3 successful logins per address. */
+let bounded: RunningGraph;
 
 beforeAll(async () => {
-  [graph, quick, direct] = await Promise.all([
-    startGraph('login_throttling', { routerEnv: { TRUSTED_PROXY_HOPS: '1' } }),
+  [graph, quick, direct, bounded] = await Promise.all([
+    // Enough password slots for the bursts below to race for real: they test counting, not
+    // load shedding (login-flood.int.test.ts does).
+    startGraph('login_throttling', {
+      routerEnv: { TRUSTED_PROXY_HOPS: '1' },
+      usersEnv: { PASSWORD_HASH_CONCURRENCY: '32' },
+    }),
     startGraph('login_throttling_quick', {
       routerEnv: { TRUSTED_PROXY_HOPS: '1' },
       usersEnv: { LOGIN_LOCKOUT_SECONDS: '1', LOGIN_MAX_LOCKOUT_SECONDS: '4' },
     }),
     startGraph('login_throttling_direct', { usersEnv: { LOGIN_MAX_FAILURES_PER_IP: '3' } }),
+    startGraph('login_throttling_bounded', {
+      routerEnv: { TRUSTED_PROXY_HOPS: '1' },
+      usersEnv: { LOGIN_MAX_PER_IP: '3' },
+    }),
   ]);
 });
-afterAll(() => Promise.all([graph?.stop(), quick?.stop(), direct?.stop()]));
+afterAll(() => Promise.all([graph?.stop(), quick?.stop(), direct?.stop(), bounded?.stop()]));
 
 const LOGIN =
-  'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { accessToken } }';
+  'mutation ($u: String!, $p: String!, $d: String) { login(username: $u, password: $p, deviceToken: $d) { accessToken deviceToken } }';
 const WRONG = 'not-the-password';
 const PASSWORD = 'the-right-password';
 
@@ -38,10 +49,14 @@ function login(
   username: string,
   password: string,
   ip: string | undefined,
-  { on = graph, url = on.routerUrl }: { on?: RunningGraph; url?: string } = {},
+  {
+    on = graph,
+    url = on.routerUrl,
+    deviceToken = null,
+  }: { on?: RunningGraph; url?: string; deviceToken?: string | null } = {},
 ): Promise<GraphQLResponse> {
   return on.request(url, LOGIN, {
-    variables: { u: username, p: password },
+    variables: { u: username, p: password, d: deviceToken },
     headers: ip === undefined ? {} : { 'x-forwarded-for': ip },
   });
 }
@@ -143,38 +158,98 @@ describe('per username', () => {
     expect(expectThrottled(await login(name, PASSWORD, '198.51.100.99'), 30)).toBeGreaterThan(25);
   });
 
-  it('gives aliases no way around the limit: a request checks one password at most', async () => {
+  it('refuses a request with several logins before it checks any password', async () => {
     const name = await newUser('throttle-dave');
     const aliased = (password: string) =>
       `mutation { ${Array.from(
         { length: 15 },
         (_, i) => `a${i}: login(username: "${name}", password: "${password}") { accessToken }`,
       ).join(' ')} }`;
-    // `login` is non-null, so the first failed alias ends the mutation: no alias after it runs,
-    // and that one failure counts like any other.
-    for (let i = 0; i < 5; i += 1) {
+    for (let i = 0; i < 6; i += 1) {
       const response = await graph.request(graph.routerUrl, aliased(WRONG), {
         headers: { 'x-forwarded-for': '203.0.113.21' },
       });
-      expect(response.body.data).toBeNull();
+      expect(response.status).toBe(400);
       expect(response.body.errors).toMatchObject([
-        { path: ['a0'], extensions: { code: 'UNAUTHENTICATED' } },
+        { extensions: { code: 'ONCE_PER_REQUEST_LIMIT', limit: 1, found: 15 } },
       ]);
     }
-    const locked = await graph.request(graph.routerUrl, aliased(PASSWORD), {
-      headers: { 'x-forwarded-for': '203.0.113.21' },
-    });
-    expectThrottled(locked, 30, ['a0']);
-    expectThrottled(await login(name, PASSWORD, '203.0.113.22'), 30);
+    // None of them counted: no password was checked.
+    expect(codeOf(await login(name, PASSWORD, '203.0.113.21'))).toBe('OK');
   });
 
-  it('starts over after a successful login', async () => {
-    const name = await newUser('throttle-erin');
-    for (let round = 0; round < 3; round += 1) {
-      for (let i = 0; i < 4; i += 1) {
-        expect(codeOf(await login(name, WRONG, '203.0.113.31'))).toBe('UNAUTHENTICATED');
-      }
-      expect(codeOf(await login(name, PASSWORD, '203.0.113.31'))).toBe('OK');
+  it('keeps counting after a right password, so a lock never tells whether a guess was right', async () => {
+    // Five attempts each from unknown devices: four wrong and one right, or five wrong. Someone
+    // probing later, from elsewhere, finds both usernames locked alike.
+    const [right, wrong] = [await newUser('throttle-erin'), await newUser('throttle-erin-2')];
+    for (let i = 0; i < 4; i += 1) {
+      expect(codeOf(await login(right, WRONG, '203.0.113.31'))).toBe('UNAUTHENTICATED');
+      expect(codeOf(await login(wrong, WRONG, '203.0.113.32'))).toBe('UNAUTHENTICATED');
+    }
+    expect(codeOf(await login(right, PASSWORD, '203.0.113.31'))).toBe('OK');
+    expect(codeOf(await login(wrong, WRONG, '203.0.113.32'))).toBe('UNAUTHENTICATED');
+    const [a, b] = [
+      await login(right, WRONG, '203.0.113.33'),
+      await login(wrong, WRONG, '203.0.113.34'),
+    ];
+    expect(Math.abs(expectThrottled(a, 30) - expectThrottled(b, 30))).toBeLessThanOrEqual(1);
+    const shape = (response: GraphQLResponse) => JSON.stringify(response.body).replace(/\d+/g, 'N');
+    expect(shape(a)).toBe(shape(b));
+  });
+});
+
+describe('a device that logged in before (its device token)', () => {
+  /** Logs in once from `ip` and returns the device token the login gave. */
+  async function deviceOf(name: string, ip: string, on = graph): Promise<string> {
+    const response = await login(name, PASSWORD, ip, { on });
+    expect(codeOf(response)).toBe('OK');
+    const token = (response.body.data?.['login'] as { deviceToken?: unknown } | undefined)
+      ?.deviceToken;
+    if (typeof token !== 'string')
+      throw new Error(`no device token: ${JSON.stringify(response.body)}`);
+    return token;
+  }
+
+  it('is let in with the right password while strangers have locked the username', async () => {
+    const name = await newUser('throttle-device-1');
+    const device = await deviceOf(name, '203.0.113.61');
+    for (let i = 0; i < 10; i += 1) await login(name, WRONG, `198.51.100.${150 + i}`);
+    expectThrottled(await login(name, PASSWORD, '203.0.113.61'), 60);
+    expect(codeOf(await login(name, PASSWORD, '203.0.113.61', { deviceToken: device }))).toBe('OK');
+  });
+
+  it('is let in while others’ failures have locked its address (one NAT)', async () => {
+    const name = await newUser('throttle-device-2');
+    const device = await deviceOf(name, '203.0.113.62');
+    for (let i = 0; i < 20; i += 1) await login(`nat-spray-${i}`, WRONG, '203.0.113.62');
+    const newcomer = await newUser('throttle-device-2b');
+    expectThrottled(await login(newcomer, PASSWORD, '203.0.113.62'), 30);
+    expect(codeOf(await login(name, PASSWORD, '203.0.113.62', { deviceToken: device }))).toBe('OK');
+  });
+
+  it('has failures of its own: five wrong guesses lock that device, not the username', async () => {
+    const name = await newUser('throttle-device-3');
+    const device = await deviceOf(name, '203.0.113.63');
+    for (let i = 0; i < 5; i += 1) {
+      const response = await login(name, WRONG, '203.0.113.63', { deviceToken: device });
+      expect(codeOf(response)).toBe('UNAUTHENTICATED');
+    }
+    expectThrottled(await login(name, PASSWORD, '203.0.113.63', { deviceToken: device }), 30);
+    expect(codeOf(await login(name, PASSWORD, '203.0.113.64'))).toBe('OK');
+  });
+
+  it('is worth nothing for another username, altered, or made up', async () => {
+    const [owner, victim] = [
+      await newUser('throttle-device-4'),
+      await newUser('throttle-device-5'),
+    ];
+    const device = await deviceOf(owner, '203.0.113.65');
+    for (let i = 0; i < 5; i += 1) await login(victim, WRONG, `198.51.100.${170 + i}`);
+    const [version, payload = '', mac = ''] = device.split('.');
+    const altered = `${version}.${payload}.${mac.startsWith('A') ? 'B' : 'A'}${mac.slice(1)}`;
+    for (const token of [device, altered, 'd1.e30.AAAA', 'x'.repeat(10_000)]) {
+      const response = await login(victim, PASSWORD, '203.0.113.65', { deviceToken: token });
+      expectThrottled(response, 30);
     }
   });
 });
@@ -206,11 +281,34 @@ describe('per address', () => {
     expect(codes.filter((code) => code === 'LOGIN_THROTTLED')).toHaveLength(5);
   });
 
-  it('never counts successful logins against an address (many people behind one NAT)', async () => {
-    const name = await newUser('throttle-grace');
+  it('gives a right password’s attempt back to the address (many people behind one NAT)', async () => {
     for (let i = 0; i < 25; i += 1) {
+      const name = await newUser(`throttle-grace-${i}`);
       expect(codeOf(await login(name, PASSWORD, '203.0.113.51'))).toBe('OK');
     }
+  });
+
+  it('bounds successful logins too, known devices or not', async () => {
+    const names = await Promise.all(
+      [0, 1, 2, 3].map((i) => newUser(`throttle-heidi-${i}`, bounded)),
+    );
+    const tokens: string[] = [];
+    for (const name of names.slice(0, 3)) {
+      const response = await login(name, PASSWORD, '203.0.113.71', { on: bounded });
+      expect(codeOf(response)).toBe('OK');
+      tokens.push(String((response.body.data?.['login'] as { deviceToken: string }).deviceToken));
+    }
+    expectThrottled(await login(names[3] ?? '', PASSWORD, '203.0.113.71', { on: bounded }), 30);
+    expectThrottled(
+      await login(names[0] ?? '', PASSWORD, '203.0.113.71', {
+        on: bounded,
+        deviceToken: tokens[0],
+      }),
+      30,
+    );
+    expect(codeOf(await login(names[3] ?? '', PASSWORD, '203.0.113.72', { on: bounded }))).toBe(
+      'OK',
+    );
   });
 
   it('takes the socket address, and ignores X-Forwarded-For, when no proxy is trusted', async () => {

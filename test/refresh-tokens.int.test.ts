@@ -272,8 +272,8 @@ describe('revocation', () => {
     expectOk(
       await graph.request(
         graph.routerUrl,
-        'mutation ($id: ID!) { updateUser(id: $id, input: { password: "a-new-password" }) { id } }',
-        { token: session.token, variables: { id: session.userId } },
+        'mutation ($id: ID!, $current: String!) { updateUser(id: $id, input: { password: "a-new-password", currentPassword: $current }) { id } }',
+        { token: session.token, variables: { id: session.userId, current: password } },
       ),
     );
     expectRefused(await refresh(session.refreshToken), /revoked/);

@@ -74,7 +74,7 @@ describe('a subgraph that is down', () => {
       {
         message: expect.stringMatching(/try again/i),
         path: ['mine'],
-        extensions: { code: 'SERVICE_UNAVAILABLE' },
+        extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: 1 },
       },
     ]);
   });

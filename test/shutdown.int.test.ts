@@ -196,6 +196,17 @@ const suffix = randomBytes(3).toString('hex');
 const mongoUri = () => `mongodb://127.0.0.1:${mongoPort}/`;
 
 /** Users, orders (behind a proxy that can hold its requests) and the router, all ready. */
+/**
+ * The login mutation for "user", with the device token of its last login here: the tests log
+ * in again and again, as one device would, and must not lock the username out (README, login
+ * throttling).
+ */
+let deviceToken: string | undefined;
+const loginAsUser = (selection: string) =>
+  `mutation { login(username: "user", password: "secret-password"${
+    deviceToken ? `, deviceToken: ${JSON.stringify(deviceToken)}` : ''
+  }) { ${selection} } }`;
+
 async function startGraph() {
   const users = await startService('subgraphs/users', {
     MONGODB_URI: mongoUri(),
@@ -218,11 +229,9 @@ async function startGraph() {
     PERSISTED_DOCUMENTS_MODE: 'allow',
   });
   await Promise.all([ready(users), ready(orders), ready(router)]);
-  const login = await graphql(
-    router.url,
-    'mutation { login(username: "user", password: "secret-password") { accessToken } }',
-  );
+  const login = await graphql(router.url, loginAsUser('accessToken deviceToken'));
   const token = String(login.body.data?.['login']?.['accessToken']);
+  deviceToken = String(login.body.data?.['login']?.['deviceToken']);
   return { users, orders, router, proxy, token };
 }
 
@@ -264,11 +273,7 @@ describe('SIGTERM drains', () => {
       const operation =
         name === 'orders'
           ? (n: number) => graphql(graph.router.url, createOrder(n), graph.token)
-          : () =>
-              graphql(
-                graph.router.url,
-                'mutation { login(username: "user", password: "secret-password") { user { username } } }',
-              );
+          : () => graphql(graph.router.url, loginAsUser('user { username }'));
       ferret.kill('SIGSTOP');
       const inFlight = [0, 1, 2].map((n) => operation(n));
       await new Promise((resolve) => setTimeout(resolve, 400));

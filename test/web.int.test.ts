@@ -186,9 +186,18 @@ let problems: string[];
 /** The JSON body of every POST /graphql the page sent. */
 let sent: unknown[];
 
+/**
+ * The browser's localStorage between tests: the device tokens the app keeps there, so that the
+ * many logins of this file are one browser's, as a person's would be (README, login throttling).
+ */
+let storageState: Awaited<ReturnType<BrowserContext['storageState']>> | undefined;
+
 beforeEach(async () => {
   // A fresh context per test: its own sessionStorage, so no test starts logged in.
-  context = await browser.newContext({ viewport: { width: 900, height: 900 } });
+  context = await browser.newContext({
+    viewport: { width: 900, height: 900 },
+    ...(storageState ? { storageState } : {}),
+  });
   context.setDefaultTimeout(WAIT.timeout);
   page = await context.newPage();
   problems = [];
@@ -206,6 +215,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
+  storageState = await context?.storageState();
   await context?.close();
 });
 
@@ -262,6 +272,47 @@ async function untilExpired(accessToken: string): Promise<void> {
   const wait = exp * 1000 - Date.now() + 250;
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
+
+/**
+ * Lets the next `count` requests for `operation` reach the graph, and answers the page as the
+ * router does while the database does not answer: what a client sees when its write was stored
+ * anyway, before an outage took the answer.
+ */
+async function loseAnswersTo(operation: string, count: number): Promise<void> {
+  let lost = 0;
+  await page.route('**/graphql', async (route) => {
+    if (lost >= count || operationName(route.request().postDataJSON()) !== operation) {
+      return route.continue();
+    }
+    lost++;
+    const stored = await route.fetch();
+    expect(stored.status()).toBe(200);
+    return route.fulfill({
+      status: 200,
+      contentType: 'application/json',
+      body: JSON.stringify({
+        data: null,
+        errors: [
+          {
+            message: 'The database is unavailable right now. Try again in a few seconds.',
+            path: [operation === 'CreateOrder' ? 'createOrder' : operation],
+            extensions: { code: 'SERVICE_UNAVAILABLE' },
+          },
+        ],
+      }),
+    });
+  });
+}
+
+const SentOrder = z.object({
+  variables: z.object({ input: z.object({ idempotencyKey: z.string() }) }),
+});
+
+/** The idempotency key of every CreateOrder the page has sent, in order. */
+const sentKeys = () =>
+  sent
+    .filter((body) => operationName(body) === 'CreateOrder')
+    .map((body) => SentOrder.parse(body).variables.input.idempotencyKey);
 
 /** How many requests for `name` the page has sent. */
 const sentCount = (name: string) => sent.filter((body) => operationName(body) === name).length;
@@ -472,6 +523,51 @@ describe.skipIf(!executablePath)('the web app', () => {
     await page.reload();
     await page.getByTestId('login-form').waitFor(WAIT);
     expectNoProblems([/ERR_CONNECTION_REFUSED/]);
+  });
+
+  it('sends an order answered SERVICE_UNAVAILABLE once more, with the same key: one order', async () => {
+    await logIn('user', 'u');
+    await ordersLoaded();
+    // The first order reaches the server and is stored, and its answer is lost to an outage.
+    await loseAnswersTo('CreateOrder', 1);
+    const item = `Umbrella ${randomUUID().slice(0, 8)}`;
+    await placeOrder(item, '12 Rainy Row');
+    expect((await orderItems()).filter((shown) => shown === item)).toHaveLength(1);
+    expect(await message().isVisible()).toBe(false);
+    const [first, retry, ...more] = sentKeys();
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(retry).toBe(first);
+    expect(more).toEqual([]);
+    expect(await graph.ordersDb.collection('orders').countDocuments({ item })).toBe(1);
+
+    // The next order is another order, with a key of its own.
+    await placeOrder(`Raincoat ${randomUUID().slice(0, 8)}`, '12 Rainy Row');
+    expect(sentKeys()).toHaveLength(3);
+    expect(sentKeys()[2]).not.toBe(first);
+    expectNoProblems();
+  });
+
+  it('keeps the key when the same order is submitted again after a failure, not when it changes', async () => {
+    await logIn('user', 'u');
+    await ordersLoaded();
+    // Both the order and the page's own retry are stored, and both answers are lost.
+    await loseAnswersTo('CreateOrder', 2);
+    const item = `Wellies ${randomUUID().slice(0, 8)}`;
+    await page.getByTestId('new-order-item').fill(item);
+    await page.getByTestId('new-order-address').fill('13 Puddle Lane');
+    await page.getByTestId('new-order-submit').click();
+    await expect
+      .poll(() => message().textContent(), WAIT)
+      .toBe('Part of the service is unavailable right now. Try again shortly.');
+    expect(sentKeys()).toHaveLength(2);
+
+    // The person tries again: the same order, so the same key, and still one order.
+    await page.getByTestId('new-order-submit').click();
+    await expect.poll(async () => (await orderItems())[0], WAIT).toBe(item);
+    expect(new Set(sentKeys()).size).toBe(1);
+    expect(sentKeys()).toHaveLength(3);
+    expect(await graph.ordersDb.collection('orders').countDocuments({ item })).toBe(1);
+    expectNoProblems();
   });
 
   it('says "Cannot reach the server." when the network fails', async () => {

@@ -116,6 +116,23 @@ const Env = z.object({
   MAX_TOKENS: positiveInt(1000),
   MAX_FIELD_REPEATS: positiveInt(3),
   MAX_COST: positiveInt(5000),
+  // Root fields that each cost a password hash: one per request (see src/operations/limits.ts).
+  ONCE_PER_REQUEST_FIELDS: z
+    .string()
+    .default('Mutation.login,Mutation.updateUser')
+    .transform((value) =>
+      value === 'none'
+        ? []
+        : value
+            .split(',')
+            .map((coordinate) => coordinate.trim())
+            .filter(Boolean),
+    )
+    .pipe(
+      z.array(
+        z.string().regex(/^[A-Za-z_]\w*\.[A-Za-z_]\w*$/, 'must be Type.field, comma-separated'),
+      ),
+    ),
   APOLLO_TELEMETRY_DISABLED: apolloTelemetryDisabled,
   // Comma-separated origins whose pages may call the router from a browser. See src/cors.ts.
   CORS_ORIGINS: z
@@ -236,6 +253,7 @@ export function loadRouterConfig(
       maxTokens: env.MAX_TOKENS,
       maxFieldRepeats: env.MAX_FIELD_REPEATS,
       maxCost: env.MAX_COST,
+      oncePerRequest: env.ONCE_PER_REQUEST_FIELDS,
     },
     persistedDocuments: {
       mode: env.PERSISTED_DOCUMENTS_MODE ?? (production ? 'enforce' : 'allow'),

@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'PERSISTED_QUERY_NOT_FOUND'
   | 'PERSISTED_QUERY_NOT_IN_LIST'
   | 'LOGIN_THROTTLED'
+  | 'IDEMPOTENCY_KEY_REUSED'
   | 'SERVICE_UNAVAILABLE'
   | 'NETWORK_ERROR'
   | 'BAD_RESPONSE'
@@ -80,6 +81,28 @@ export async function request<TResult, TVariables>(
     const renewed = await renewSession(session.token);
     // Once only: a second refusal ends the session like any other (main.ts, `fail`).
     return send(document, variables, { token: renewed.token });
+  }
+}
+
+/** How long the page waits before its one retry: long enough for a database that paused. */
+const RETRY_DELAY_MS = 1_000;
+
+/**
+ * {@link request} for an operation the server deduplicates (`createOrder` with an
+ * `idempotencyKey`): on SERVICE_UNAVAILABLE, waits a moment and sends it once more, with the
+ * same variables. That answer does not mean nothing happened: the database may have stored the
+ * order before it stopped answering, so only an operation that is safe to repeat gets this.
+ */
+export async function requestRetryingOnce<TResult, TVariables>(
+  document: TypedDocumentNode<TResult, TVariables>,
+  variables: TVariables,
+): Promise<TResult> {
+  try {
+    return await request(document, variables);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== 'SERVICE_UNAVAILABLE') throw error;
+    await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
+    return request(document, variables);
   }
 }
 
@@ -268,6 +291,7 @@ function toErrorCode(code: unknown): ErrorCode {
     case 'PERSISTED_QUERY_NOT_FOUND':
     case 'PERSISTED_QUERY_NOT_IN_LIST':
     case 'LOGIN_THROTTLED':
+    case 'IDEMPOTENCY_KEY_REUSED':
     case 'SERVICE_UNAVAILABLE':
       return code;
     default:

@@ -1,12 +1,20 @@
 import './style.css';
-import { ApiError, logOut, request } from './client.js';
+import { ApiError, logOut, request, requestRetryingOnce } from './client.js';
 import {
   CreateOrderDocument,
   LoginDocument,
   MyOrdersDocument,
   UsersDocument,
 } from './operations.js';
-import { clearSession, loadSession, saveSession, sessionFrom, type Session } from './session.js';
+import {
+  clearSession,
+  deviceTokenFor,
+  loadSession,
+  saveDeviceToken,
+  saveSession,
+  sessionFrom,
+  type Session,
+} from './session.js';
 
 const ORDERS_PAGE_SIZE = 10;
 const USERS_PAGE_SIZE = 20;
@@ -63,7 +71,9 @@ function showLogin(notice: string | null = null): void {
       const { login } = await request(LoginDocument, {
         username: username.value,
         password: password.value,
+        deviceToken: deviceTokenFor(username.value),
       });
+      saveDeviceToken(username.value, login.deviceToken);
       const session = sessionFrom(login);
       saveSession(session);
       showHome(session);
@@ -164,13 +174,22 @@ function ordersSection(): Section {
     void placeOrder();
   });
 
+  /**
+   * The order being placed, with its idempotency key, until the server confirms it. Submitting
+   * the same again after a failure sends the same key, so that an order stored despite the error
+   * is not placed twice; a changed form is another order, with a key of its own.
+   */
+  let pending: { item: string; address: string; idempotencyKey: string } | null = null;
+
   async function placeOrder(): Promise<void> {
     say(null);
     submit.disabled = true;
+    if (pending?.item !== item.value || pending.address !== address.value) {
+      pending = { item: item.value, address: address.value, idempotencyKey: newIdempotencyKey() };
+    }
     try {
-      const { createOrder } = await request(CreateOrderDocument, {
-        input: { item: item.value, address: address.value },
-      });
+      const { createOrder } = await requestRetryingOnce(CreateOrderDocument, { input: pending });
+      pending = null;
       // Newest first, as the server lists them, so the new order goes on top. The cursor for
       // "Load more" still points past the last loaded order, so nothing is skipped or repeated.
       orders.prepend(createOrder);
@@ -307,6 +326,17 @@ function fail(error: unknown, from: HTMLElement): void {
   report(error);
 }
 
+/**
+ * A key for one order (see `pending` in ordersSection). `crypto.randomUUID` exists only in
+ * secure contexts (https, localhost); a page served over plain http elsewhere gets 128 random
+ * bits from `getRandomValues`, which exists everywhere.
+ */
+function newIdempotencyKey(): string {
+  if (window.isSecureContext) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
 /** Shows a failure as a sentence a person can act on; never the raw response. */
 function report(error: unknown): void {
   if (!(error instanceof ApiError)) {
@@ -321,6 +351,7 @@ function report(error: unknown): void {
       return say('You are not allowed to do that.');
     case 'BAD_USER_INPUT':
     case 'LOGIN_THROTTLED':
+    case 'IDEMPOTENCY_KEY_REUSED':
       // The server writes these for people ("\"item\" needs 1 to 200 characters.", "Wait 30
       // seconds, then try again.").
       return say(error.message);

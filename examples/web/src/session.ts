@@ -67,6 +67,21 @@ export function clearSession(): void {
   sessionStorage.removeItem(KEY);
 }
 
+// The device token of this browser's last login as each username (see the README's login
+// throttling): with it, strangers' failed logins at that username or from this network never
+// lock this browser out. localStorage, unlike the session: it is worth nothing without the
+// password, and must outlive the tab to be of use.
+const deviceKey = (username: string) => `supergraph.device.${username.trim().toLowerCase()}`;
+
+/** The device token this browser got at its last login as `username`, if any. */
+export function deviceTokenFor(username: string): string | null {
+  return localStorage.getItem(deviceKey(username));
+}
+
+export function saveDeviceToken(username: string, token: string | null | undefined): void {
+  if (token) localStorage.setItem(deviceKey(username), token);
+}
+
 function isSession(value: unknown): value is Session {
   if (typeof value !== 'object' || value === null) return false;
   if (!('token' in value) || typeof value.token !== 'string' || value.token === '') return false;

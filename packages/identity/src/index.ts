@@ -29,9 +29,13 @@ export {
 export {
   REVOCATIONS_AUDIENCE,
   REVOCATIONS_PATH,
+  createRevocationCopy,
   indexRevocations,
   parseRevocationList,
+  REVOCATIONS_PAGE_SIZE,
   type RevocableToken,
+  type RevocationCopy,
+  type RevocationRecord,
   type RevocationIndex,
   type RevocationList,
   type SessionRevocation,

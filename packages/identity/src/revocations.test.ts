@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { indexRevocations, parseRevocationList } from './revocations.js';
+import { createRevocationCopy, indexRevocations, parseRevocationList } from './revocations.js';
 
 describe('indexRevocations', () => {
   const index = indexRevocations({
-    windowSeconds: 960,
     sessions: [
-      { sid: 'ended' },
-      { sid: 'demoted', upTo: 2 },
-      { sid: 'twice', upTo: 1 },
-      { sid: 'twice', upTo: 3 },
+      { sid: 'ended', at: 1 },
+      { sid: 'demoted', upTo: 2, at: 1 },
+      { sid: 'twice', upTo: 1, at: 1 },
+      { sid: 'twice', upTo: 3, at: 2 },
     ],
   });
 
@@ -38,7 +37,15 @@ describe('indexRevocations', () => {
 
 describe('parseRevocationList', () => {
   it('reads what GET /revocations answers', () => {
-    const list = { windowSeconds: 960, sessions: [{ sid: 'a' }, { sid: 'b', upTo: 2 }] };
+    const list = {
+      windowSeconds: 960,
+      sessions: [
+        { sid: 'a', at: 1 },
+        { sid: 'b', upTo: 2, at: 2 },
+      ],
+      cursor: '2:b:2',
+      more: false,
+    };
     expect(parseRevocationList(JSON.parse(JSON.stringify(list)))).toEqual(list);
   });
 
@@ -47,10 +54,30 @@ describe('parseRevocationList', () => {
     'sessions',
     { sessions: [] },
     { windowSeconds: 960, sessions: {} },
-    { windowSeconds: 960, sessions: [{ sid: 1 }] },
-    { windowSeconds: 960, sessions: [{ sid: 'a', upTo: 1.5 }] },
-    { windowSeconds: 960, sessions: [{ sid: 'a', upTo: '2' }] },
+    { windowSeconds: 960, sessions: [{ sid: 1, at: 1 }], cursor: '', more: false },
+    { windowSeconds: 960, sessions: [{ sid: 'a', upTo: 1.5, at: 1 }], cursor: '', more: false },
+    { windowSeconds: 960, sessions: [{ sid: 'a', upTo: '2', at: 1 }], cursor: '', more: false },
+    { windowSeconds: 960, sessions: [{ sid: 'a' }], cursor: '', more: false },
+    { windowSeconds: 960, sessions: [], more: false },
+    { windowSeconds: 960, sessions: [], cursor: '' },
   ])('refuses %j', (value) => {
     expect(parseRevocationList(value)).toBeNull();
+  });
+});
+
+describe('createRevocationCopy', () => {
+  it('adds pages up, and forgets what is older than the window', () => {
+    const copy = createRevocationCopy();
+    copy.merge([{ sid: 'old', at: 1_000 }]);
+    copy.merge([
+      { sid: 'new', upTo: 1, at: 5_000 },
+      { sid: 'new', upTo: 0, at: 6_000 },
+    ]);
+    expect(copy.isRevoked({ sid: 'old', gen: 0 })).toBe(true);
+    expect(copy.isRevoked({ sid: 'new', gen: 1 })).toBe(true);
+    copy.prune(2_000);
+    expect(copy.isRevoked({ sid: 'old', gen: 0 })).toBe(false);
+    expect(copy.isRevoked({ sid: 'new', gen: 1 })).toBe(true);
+    expect(copy.size).toBe(1);
   });
 });

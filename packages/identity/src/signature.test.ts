@@ -42,7 +42,10 @@ describe('signed identity headers', () => {
       body,
       now,
     });
-    expect(result).toEqual({ ok: true, identity: { id: 'u1', role: 'ADMIN', scopes: ['admin'] } });
+    expect(result).toMatchObject({
+      ok: true,
+      identity: { id: 'u1', role: 'ADMIN', scopes: ['admin'] },
+    });
   });
 
   it('round-trips the scopes a token granted, on top of the role’s', () => {
@@ -53,7 +56,7 @@ describe('signed identity headers', () => {
       body,
       now,
     });
-    expect(result).toEqual({
+    expect(result).toMatchObject({
       ok: true,
       identity: { id: 'u1', role: 'USER', scopes: ['orders:read', 'reports'] },
     });
@@ -103,7 +106,7 @@ describe('signed identity headers', () => {
       body,
       now,
     });
-    expect(result).toEqual({ ok: true, identity: null });
+    expect(result).toMatchObject({ ok: true, identity: null });
   });
 
   it('refuses a request with no signature, even with identity headers', () => {
@@ -145,12 +148,12 @@ describe('signed identity headers', () => {
     ).toBe(false);
   });
 
-  it('refuses a stale or future timestamp', () => {
+  it('refuses a timestamp more than IDENTITY_MAX_SKEW_SECONDS (10 by default) away', () => {
     expect(
       verifyRequest({
         secret,
         audience: 'users',
-        header: headersFor(signed('u1', 'USER', { at: now - 31 })),
+        header: headersFor(signed('u1', 'USER', { at: now - 11 })),
         body,
         now,
       }),
@@ -159,7 +162,7 @@ describe('signed identity headers', () => {
       verifyRequest({
         secret,
         audience: 'users',
-        header: headersFor(signed('u1', 'USER', { at: now + 31 })),
+        header: headersFor(signed('u1', 'USER', { at: now + 11 })),
         body,
         now,
       }),
@@ -168,7 +171,7 @@ describe('signed identity headers', () => {
       verifyRequest({
         secret,
         audience: 'users',
-        header: headersFor(signed('u1', 'USER', { at: now - 30 })),
+        header: headersFor(signed('u1', 'USER', { at: now - 10 })),
         body,
         now,
       }).ok,
@@ -225,7 +228,7 @@ describe('the signed client address', () => {
         body,
         now,
       }),
-    ).toEqual({ ok: true, identity: null, clientIp: '203.0.113.7' });
+    ).toMatchObject({ ok: true, identity: null, clientIp: '203.0.113.7' });
     expect(
       verifyRequest({
         secret,
@@ -262,5 +265,99 @@ describe('the signed client address', () => {
         verifyRequest({ secret, audience: 'users', header: headersFor(headers), body, now }),
       ).toEqual({ ok: false, reason: 'mismatch' });
     }
+  });
+});
+
+describe('the request id', () => {
+  const verify = (headers: Record<string, string | readonly string[]>) =>
+    verifyRequest({
+      secret,
+      audience: 'users',
+      header: (name) => headers[name],
+      body,
+      now,
+    });
+
+  it('is 128 random bits in base64url, new for every request, and returned with the signed timestamp', () => {
+    const first = signed('u1', 'USER');
+    const second = signed('u1', 'USER');
+    expect(first[IDENTITY_HEADERS.requestId]).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(second[IDENTITY_HEADERS.requestId]).not.toBe(first[IDENTITY_HEADERS.requestId]);
+    expect(verify(first)).toMatchObject({
+      ok: true,
+      requestId: first[IDENTITY_HEADERS.requestId],
+      timestamp: now,
+    });
+  });
+
+  it('is covered by the signature: another valid id, or none, is refused', () => {
+    const headers = signed('u1', 'USER');
+    const { [IDENTITY_HEADERS.requestId]: _id, ...withoutId } = headers;
+    expect(verify({ ...headers, [IDENTITY_HEADERS.requestId]: 'A'.repeat(22) })).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
+    expect(verify(withoutId)).toEqual({ ok: false, reason: 'missing' });
+  });
+});
+
+describe('the identity headers are parsed strictly', () => {
+  const verify = (headers: Record<string, string | readonly string[]>) =>
+    verifyRequest({
+      secret,
+      audience: 'users',
+      header: (name) => headers[name],
+      body,
+      now,
+    });
+  const base = () => signed('u1', 'USER', { scopes: 'reports' });
+  const expectMalformed = (headers: Record<string, string | readonly string[]>) =>
+    expect(verify(headers)).toEqual({ ok: false, reason: 'malformed' });
+
+  it('accepts exactly what signRequest makes, once each (the control for the cases below)', () => {
+    const headers = base();
+    expect(verify(headers).ok).toBe(true);
+    const asArrays = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]]));
+    expect(verify(asArrays).ok).toBe(true);
+  });
+
+  it('refuses trailing bytes after a valid signature', () => {
+    const headers = base();
+    const signature = headers[IDENTITY_HEADERS.signature] ?? '';
+    for (const tail of ['0', 'zz', ' ', ', v3=' + '0'.repeat(64), '\t']) {
+      expectMalformed({ ...headers, [IDENTITY_HEADERS.signature]: signature + tail });
+    }
+  });
+
+  it('refuses a signature of the wrong length, case or version', () => {
+    const headers = base();
+    const hex = (headers[IDENTITY_HEADERS.signature] ?? '').slice('v3='.length);
+    for (const signature of [
+      `v3=${hex.slice(0, 62)}`,
+      `v3=${hex.toUpperCase()}`,
+      `V3=${hex}`,
+      `v2=${hex}`,
+      ` v3=${hex}`,
+      `v3=`,
+    ]) {
+      expectMalformed({ ...headers, [IDENTITY_HEADERS.signature]: signature });
+    }
+  });
+
+  it('refuses a timestamp or request id that is not in its exact form', () => {
+    const headers = base();
+    const id = headers[IDENTITY_HEADERS.requestId] ?? '';
+    for (const timestamp of [`0${now}`, `${now}.0`, `+${now}`, `${now} `, '1e9', '']) {
+      expectMalformed({ ...headers, [IDENTITY_HEADERS.timestamp]: timestamp });
+    }
+    for (const requestId of [`${id}=`, id.slice(1), `${id}A`, `${id.slice(1)}+`, `${id} `, '']) {
+      expectMalformed({ ...headers, [IDENTITY_HEADERS.requestId]: requestId });
+    }
+  });
+
+  it.each(Object.entries(IDENTITY_HEADERS))('refuses a second %s header (%s)', (_, name) => {
+    const headers = base();
+    const value = headers[name] ?? 'extra';
+    expectMalformed({ ...headers, [name]: [value, value] });
   });
 });

@@ -24,6 +24,11 @@ export const ErrorCode = {
    */
   LOGIN_THROTTLED: 'LOGIN_THROTTLED',
   /**
+   * An `idempotencyKey` the caller already used for a request with other input: a new order
+   * needs a new key, a retry the same input. `extensions.field` names the argument.
+   */
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
+  /**
    * Apollo Router's code for a field taken out of an operation because the caller does not meet
    * its `@authenticated` or `@requiresScopes`; the field is null and the rest resolves.
    */
@@ -39,6 +44,7 @@ export const ErrorCode = {
   MAX_DIRECTIVES_LIMIT: 'MAX_DIRECTIVES_LIMIT',
   MAX_TOKENS_LIMIT: 'MAX_TOKENS_LIMIT',
   MAX_FIELD_REPEATS_LIMIT: 'MAX_FIELD_REPEATS_LIMIT',
+  ONCE_PER_REQUEST_LIMIT: 'ONCE_PER_REQUEST_LIMIT',
   COST_ESTIMATED_TOO_EXPENSIVE: 'COST_ESTIMATED_TOO_EXPENSIVE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -133,7 +139,7 @@ export function createFormatError(
       return {
         message: 'The database is unavailable right now. Try again in a few seconds.',
         ...(formatted.path ? { path: formatted.path } : {}),
-        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfterSeconds: 1 },
       };
     }
     logger.error('internal error', { path: formatted.path, ...describeError(cause) });

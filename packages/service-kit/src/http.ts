@@ -14,6 +14,11 @@ export interface RawRequest {
   readonly path: string;
   readonly search: string;
   readonly headers: HeaderMap;
+  /**
+   * Every header as the values received, never joined: `headers` joins a repeated header with
+   * ", ", which would hide that it came twice. The router's signature headers must come once.
+   */
+  readonly headersDistinct: Readonly<Record<string, readonly string[] | undefined>>;
   /** The raw body. Signatures are computed over these bytes, never over a re-serialized object. */
   readonly body: Buffer;
   readonly remoteAddress: string | undefined;
@@ -89,6 +94,7 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
       path: url.pathname,
       search: url.search,
       headers: toHeaderMap(req),
+      headersDistinct: req.headersDistinct,
       body,
       remoteAddress,
     };

@@ -7,6 +7,12 @@ export {
 } from './authorization.js';
 export { createIdentityGate, type IdentityGateOptions, type VerifiedRequest } from './gate.js';
 export {
+  createRequestIdStore,
+  type RequestIdStore,
+  type RequestIdStoreOptions,
+  type SignedRequestIdDocument,
+} from './requestIds.js';
+export {
   MAX_PAGE_SIZE,
   pageSize,
   encodeCursor,

@@ -5,12 +5,18 @@ import type { GraphQLSchema } from 'graphql';
 import {
   createFormatError,
   createGraphQLRequestListener,
+  describeError,
+  isDatabaseUnavailable,
   type Logger,
   type RawRequest,
   type RouteHandler,
 } from '@supergraph/service-kit';
 import { applyAuthorization, type AuthorizationContext, type Policy } from './authorization.js';
 import { createIdentityGate, type VerifiedRequest } from './gate.js';
+import type { RequestIdStore } from './requestIds.js';
+
+/** How often each replica deletes expired request ids (each replica does; deleting twice is harmless). */
+const SWEEP_INTERVAL_MS = 10_000;
 
 export interface SubgraphServerOptions<TContext extends AuthorizationContext> {
   /** The subgraph's name in supergraph.yaml; the router signs it as the audience. */
@@ -20,6 +26,11 @@ export interface SubgraphServerOptions<TContext extends AuthorizationContext> {
   /** What each `@policy` name in the SDL means. */
   policies: Readonly<Record<string, Policy>>;
   identity: { secret: string; maxSkewSeconds: number };
+  /**
+   * The request ids already accepted (`createRequestIdStore` on this subgraph's database, its
+   * indexes ensured). The server records every signed request's id in it, and sweeps it.
+   */
+  requestIds: RequestIdStore;
   maxBodyBytes: number;
   logger: Logger;
   /**
@@ -33,7 +44,7 @@ export interface SubgraphServerOptions<TContext extends AuthorizationContext> {
 export interface SubgraphServer {
   /** A Node request listener: hand it to `listen` (or `http.createServer`). */
   readonly listener: ReturnType<typeof createGraphQLRequestListener>;
-  /** Stops Apollo Server. The caller owns the HTTP server and the MongoClient. */
+  /** Stops the sweep and Apollo Server. The caller owns the HTTP server and the MongoClient. */
   stop(): Promise<void>;
 }
 
@@ -62,13 +73,39 @@ export async function createSubgraphServer<TContext extends AuthorizationContext
   });
   await apollo.start();
 
-  const gate = createIdentityGate({ audience: options.name, ...options.identity, logger });
+  const gate = createIdentityGate({
+    audience: options.name,
+    ...options.identity,
+    requestIds: options.requestIds,
+    logger,
+  });
+  let sweeping: Promise<void> | undefined;
+  const sweep = setInterval(() => {
+    sweeping ??= options.requestIds
+      .sweep()
+      .then(
+        (deleted) => {
+          if (deleted > 0) logger.debug('deleted expired request ids', { deleted });
+        },
+        (error: unknown) => {
+          // The next sweep tries again; an id kept too long costs space, not correctness.
+          if (isDatabaseUnavailable(error)) {
+            logger.warn('could not delete expired request ids: database unavailable');
+          } else logger.error('could not delete expired request ids', describeError(error));
+        },
+      )
+      .finally(() => {
+        sweeping = undefined;
+      });
+  }, SWEEP_INTERVAL_MS);
+  // The sweep alone must not keep a process alive (tests, a shutdown that forgot to stop it).
+  sweep.unref();
   const listener = createGraphQLRequestListener<TContext>({
     apollo,
     logger,
     maxBodyBytes: options.maxBodyBytes,
     context: async (request) => {
-      const verified = gate(request);
+      const verified = await gate(request);
       return options.context(
         { identity: verified.identity, viewerFor: new WeakMap() },
         request,
@@ -77,5 +114,13 @@ export async function createSubgraphServer<TContext extends AuthorizationContext
     },
     routes: options.routes ?? {},
   });
-  return { listener, stop: () => apollo.stop() };
+  return {
+    listener,
+    async stop() {
+      clearInterval(sweep);
+      // Before the caller closes the MongoClient under it.
+      await sweeping;
+      await apollo.stop();
+    },
+  };
 }

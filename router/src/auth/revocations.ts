@@ -1,12 +1,17 @@
 import {
-  indexRevocations,
+  createRevocationCopy,
   parseRevocationList,
   REVOCATIONS_AUDIENCE,
   signRequest,
   type RevocableToken,
+  type RevocationCopy,
   type RevocationIndex,
+  type RevocationList,
 } from '@supergraph/identity';
 import { ErrorCode, HttpError, describeError, type Logger } from '@supergraph/service-kit';
+
+/** Pages of the list one fetch reads at most (REVOCATIONS_PAGE_SIZE revocations each). */
+const MAX_PAGES_PER_FETCH = 20;
 
 /** How long a request waits for a list being fetched when the router has a copy. */
 const MAX_WAIT_MS = 2_000;
@@ -53,29 +58,60 @@ export function createRevocationCheck(options: {
   logger: Logger;
 }): RevocationCheck {
   const { url, secret, refreshMs, timeoutMs, logger } = options;
-  let copy: RevocationIndex | undefined;
+  let copy: RevocationCopy | undefined;
+  /** The first list while its pages come in. */
+  let building: RevocationCopy | undefined;
+  /** Where the next fetch starts: only what was revoked since the last one is fetched. */
+  let cursor: string | undefined;
   let nextFetchAt = 0;
   let fetching: Promise<RevocationIndex | undefined> | undefined;
+
+  async function fetchPage(since: string | undefined): Promise<RevocationList> {
+    const pageUrl = new URL(url);
+    if (since !== undefined) pageUrl.searchParams.set('since', since);
+    const response = await fetch(pageUrl, {
+      headers: signRequest({
+        secret,
+        audience: REVOCATIONS_AUDIENCE,
+        userId: undefined,
+        role: undefined,
+        body: '',
+      }),
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'error',
+    });
+    if (!response.ok) throw new Error(`answered HTTP ${response.status}`);
+    const list = parseRevocationList(await response.json());
+    if (!list) throw new Error('answered something that is not a revocation list');
+    return list;
+  }
 
   async function fetchList(): Promise<RevocationIndex | undefined> {
     // Counted from when the list was asked for: nothing revoked before then is missing from it.
     const startedAt = Date.now();
     try {
-      const response = await fetch(url, {
-        headers: signRequest({
-          secret,
-          audience: REVOCATIONS_AUDIENCE,
-          userId: undefined,
-          role: undefined,
-          body: '',
-        }),
-        signal: AbortSignal.timeout(timeoutMs),
-        redirect: 'error',
-      });
-      if (!response.ok) throw new Error(`answered HTTP ${response.status}`);
-      const list = parseRevocationList(await response.json());
-      if (!list) throw new Error('answered something that is not a revocation list');
-      copy = indexRevocations(list);
+      // The first list is built apart and used only whole. After it, pages go straight into
+      // the copy: revocations only add up, and a fetch that fails halfway is repeated from the
+      // same cursor.
+      const into = copy ?? (building ??= createRevocationCopy());
+      let since = cursor;
+      for (let page = 1; ; page += 1) {
+        const list = await fetchPage(since);
+        into.merge(list.sessions);
+        since = list.cursor;
+        if (!list.more) {
+          into.prune(startedAt - list.windowSeconds * 1000);
+          break;
+        }
+        if (page >= MAX_PAGES_PER_FETCH) {
+          // The rest comes with the next fetch; a first list is not used until it is whole.
+          cursor = since;
+          throw new Error(`more than ${MAX_PAGES_PER_FETCH} pages of revocations in one fetch`);
+        }
+      }
+      copy = into;
+      building = undefined;
+      cursor = since;
       nextFetchAt = startedAt + refreshMs;
     } catch (error) {
       logger.error('could not fetch the revocation list; going on with the last copy', {

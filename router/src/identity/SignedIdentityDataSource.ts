@@ -90,7 +90,7 @@ export class SignedIdentityDataSource extends RemoteGraphQLDataSource<RouterCont
       this.logger.debug('subgraph request failed: stack', describeError(error));
       const failure = {
         message: 'Part of this response cannot be loaded right now. Try again shortly.',
-        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE },
+        extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfterSeconds: 1 },
       };
       const paths = failedFieldPaths(options.document, options.request);
       return { errors: paths.length > 0 ? paths.map((path) => ({ ...failure, path })) : [failure] };

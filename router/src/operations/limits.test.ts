@@ -41,7 +41,33 @@ describe('request limits', () => {
       maxTokens: 1000,
       maxFieldRepeats: 3,
       maxCost: 5000,
+      oncePerRequest: ['Mutation.login', 'Mutation.updateUser'],
     });
+  });
+
+  it('run a login or a user update once per request, however it is dressed up', () => {
+    const login = (alias: string) =>
+      `${alias}: login(username: "u", password: "p") { accessToken }`;
+    expect(refusal(`mutation { ${login('a')} }`)).toBeNull();
+    expect(refusal(`mutation { ${login('a')} ${login('b')} }`)).toBe('ONCE_PER_REQUEST_LIMIT');
+    // Apart in the plan, with another subgraph's field between them: still one request.
+    expect(
+      refusal(
+        `mutation { ${login('a')} createOrder(input: { item: "x", address: "y" }) { id } ${login('b')} }`,
+      ),
+    ).toBe('ONCE_PER_REQUEST_LIMIT');
+    expect(
+      refusal(
+        `mutation { ${login('a')} ...L ... on Mutation { ${login('c')} } } fragment L on Mutation { ${login('b')} }`,
+      ),
+    ).toBe('ONCE_PER_REQUEST_LIMIT');
+    const update = (alias: string) =>
+      `${alias}: updateUser(id: "1", input: { password: "new password" }) { id }`;
+    expect(refusal(`mutation { ${update('a')} ${update('b')} }`)).toBe('ONCE_PER_REQUEST_LIMIT');
+    // Fields that hash nothing may repeat.
+    expect(
+      refusal('mutation { a: logout(refreshToken: "x") b: logout(refreshToken: "y") }'),
+    ).toBeNull();
   });
 
   it('let every operation of our own clients through', () => {

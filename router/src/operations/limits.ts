@@ -46,6 +46,11 @@ export interface OperationLimits {
   readonly maxFieldRepeats: number;
   /** The estimated cost (see `estimate` below). */
   readonly maxCost: number;
+  /**
+   * Root fields (`Mutation.login`) an operation may select once at most, aliases and fragments
+   * included: each costs a password hash, so sixteen in one request would cost sixteen.
+   */
+  readonly oncePerRequest: readonly string[];
 }
 
 /** Arguments that say how many items a list field returns, for the cost estimate. */
@@ -88,6 +93,7 @@ export function checkOperationLimits(
       : document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
     for (const candidate of candidates) {
       checkStats(limits, measure(document, candidate, operation.variables ?? {}, schema), schema);
+      checkOncePerRequest(limits, document, candidate, schema);
     }
   }
 }
@@ -133,6 +139,62 @@ function checkStats(limits: OperationLimits, stats: Stats, schema: GraphQLSchema
       stats.cost,
     );
   }
+}
+
+function checkOncePerRequest(
+  limits: OperationLimits,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  schema: GraphQLSchema | undefined,
+): void {
+  if (limits.oncePerRequest.length === 0) return;
+  const rootName =
+    schema?.getRootType(operation.operation)?.name ?? DEFAULT_ROOT_NAMES[operation.operation];
+  for (const [field, times] of rootFieldCounts(document, operation)) {
+    const coordinate = `${rootName}.${field}`;
+    if (times > 1 && limits.oncePerRequest.includes(coordinate)) {
+      throw refuse(
+        ErrorCode.ONCE_PER_REQUEST_LIMIT,
+        `The operation selects ${coordinate} ${times} times; this router runs it once per request. Send each in a request of its own.`,
+        1,
+        times,
+      );
+    }
+  }
+}
+
+const DEFAULT_ROOT_NAMES = { query: 'Query', mutation: 'Mutation', subscription: 'Subscription' };
+
+/** How often each root field is selected, under any alias and through any fragment. */
+function rootFieldCounts(
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+): Map<string, number> {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION)
+      fragments.set(definition.name.value, definition);
+  }
+  const counts = new Map<string, number>();
+  const expanding = new Set<string>();
+  const walk = (set: SelectionSetNode) => {
+    for (const selection of set.selections) {
+      if (selection.kind === Kind.FIELD) {
+        counts.set(selection.name.value, (counts.get(selection.name.value) ?? 0) + 1);
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        walk(selection.selectionSet);
+      } else {
+        const fragment = fragments.get(selection.name.value);
+        // A cycle or an unknown fragment fails validation; it adds nothing here.
+        if (!fragment || expanding.has(selection.name.value)) continue;
+        expanding.add(selection.name.value);
+        walk(fragment.selectionSet);
+        expanding.delete(selection.name.value);
+      }
+    }
+  };
+  walk(operation.selectionSet);
+  return counts;
 }
 
 function refuse(code: ErrorCode, message: string, limit: number, found?: number): HttpError {

@@ -26,17 +26,22 @@ describe('loadUsersConfig', () => {
     expect(config).toMatchObject({ port: 4001, host: '127.0.0.1', database: 'users' });
   });
 
-  it('has refresh tokens for 30 days, and throttles logins at 5 per username and 20 per address', () => {
+  it('has refresh tokens for 30 days, and throttles logins at 5 per username, 20 failures and 100 logins per address', () => {
     const config = loadUsersConfig(required);
     expect(config.jwt.refreshTtlSeconds).toBe(30 * 24 * 60 * 60);
     expect(config.jwt.previousPublicKeyPem).toBeUndefined();
     expect(config.loginThrottle).toEqual({
       maxFailuresPerUsername: 5,
       maxFailuresPerIp: 20,
+      maxLoginsPerIp: 100,
       windowSeconds: 900,
       lockoutSeconds: 30,
       maxLockoutSeconds: 900,
     });
+    expect(config.deviceTokenTtlSeconds).toBe(30 * 24 * 60 * 60);
+    // A handful of password checks per process at once, and a short queue: see auth/passwords.ts.
+    expect(config.passwordHashing.maxQueued).toBe(16);
+    expect(config.passwordHashing.maxConcurrent).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses a throttling window shorter than the longest lockout, which would cut it short', () => {

@@ -1,8 +1,10 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseEnv, port, positiveInt } from '@supergraph/service-kit';
 import { subgraphEnv, subgraphSettings, type SubgraphSettings } from '@supergraph/subgraph-kit';
 import type { LoginThrottleSettings } from './auth/loginThrottle.js';
+import type { PasswordHashingLimits } from './auth/passwords.js';
 
 /** The issuer and audience the router expects by default; keep in sync with router/src/config.ts. */
 export const DEFAULT_JWT_ISSUER = 'urn:supergraph:users';
@@ -25,6 +27,11 @@ const Env = z
     LOGIN_FAILURE_WINDOW_SECONDS: positiveInt(15 * 60),
     LOGIN_LOCKOUT_SECONDS: positiveInt(30),
     LOGIN_MAX_LOCKOUT_SECONDS: positiveInt(15 * 60),
+    LOGIN_MAX_PER_IP: positiveInt(100),
+    LOGIN_DEVICE_TOKEN_TTL_SECONDS: positiveInt(30 * 24 * 60 * 60),
+    // Password hashing is the costliest thing a request can ask for: bounded per process.
+    PASSWORD_HASH_CONCURRENCY: positiveInt(availableParallelism()),
+    PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(1000).default(16),
     DATA_DIR: z.string().default('.data'),
     SEED_ADMIN_PASSWORD: z.string().optional(),
     SEED_USER_PASSWORD: z.string().optional(),
@@ -70,6 +77,9 @@ export interface UsersConfig extends SubgraphSettings {
     readonly refreshTtlSeconds: number;
   };
   readonly loginThrottle: LoginThrottleSettings;
+  /** How long a device token (auth/deviceTokens.ts) keeps a device trusted. */
+  readonly deviceTokenTtlSeconds: number;
+  readonly passwordHashing: PasswordHashingLimits;
   readonly dataDir: string;
   /** The users created on first start. In production only those whose password is configured. */
   readonly seeds: readonly SeedUser[];
@@ -128,9 +138,15 @@ export function loadUsersConfig(
     loginThrottle: {
       maxFailuresPerUsername: env.LOGIN_MAX_FAILURES_PER_USERNAME,
       maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
+      maxLoginsPerIp: env.LOGIN_MAX_PER_IP,
       windowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
       lockoutSeconds: env.LOGIN_LOCKOUT_SECONDS,
       maxLockoutSeconds: env.LOGIN_MAX_LOCKOUT_SECONDS,
+    },
+    deviceTokenTtlSeconds: env.LOGIN_DEVICE_TOKEN_TTL_SECONDS,
+    passwordHashing: {
+      maxConcurrent: env.PASSWORD_HASH_CONCURRENCY,
+      maxQueued: env.PASSWORD_HASH_QUEUE,
     },
     dataDir: resolve(env.DATA_DIR),
     seeds,

@@ -1,5 +1,6 @@
 import type DataLoader from 'dataloader';
 import type { AuthorizationContext } from '@supergraph/subgraph-kit';
+import type { DeviceTokens } from './auth/deviceTokens.js';
 import type { LoginThrottle } from './auth/loginThrottle.js';
 import type { PasswordHasher } from './auth/passwords.js';
 import type { Sessions } from './auth/sessions.js';
@@ -13,6 +14,7 @@ export interface UsersContext extends AuthorizationContext {
   /** Access and refresh tokens: login, rotation, logout, revocation. */
   readonly sessions: Sessions;
   readonly loginThrottle: LoginThrottle;
+  readonly deviceTokens: DeviceTokens;
   /** The caller's address, as the router signed it; null when it sent none. */
   readonly clientIp: string | null;
 }

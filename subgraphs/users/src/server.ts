@@ -7,6 +7,7 @@ import { REVOCATIONS_AUDIENCE, REVOCATIONS_PATH } from '@supergraph/identity';
 import {
   createByIdLoader,
   createIdentityGate,
+  createRequestIdStore,
   createSubgraphServer,
   type SubgraphServer,
 } from '@supergraph/subgraph-kit';
@@ -14,6 +15,7 @@ import type { UsersConfig } from './config.js';
 import type { UsersContext } from './context.js';
 import { createPasswordHasher, type PasswordHasher } from './auth/passwords.js';
 import { jwks, type SigningKey, type VerificationKey } from './auth/keys.js';
+import { createDeviceTokens } from './auth/deviceTokens.js';
 import { createLoginThrottle } from './auth/loginThrottle.js';
 import { createAccessRevocations } from './auth/revocations.js';
 import { createSessions } from './auth/sessions.js';
@@ -28,7 +30,16 @@ import { resolvers } from './resolvers/index.js';
 export const typeDefs = parse(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 
 export interface UsersSubgraphOptions {
-  config: Pick<UsersConfig, 'identity' | 'jwt' | 'loginThrottle' | 'maxBodyBytes'>;
+  config: Pick<
+    UsersConfig,
+    | 'identity'
+    | 'jwt'
+    | 'loginThrottle'
+    | 'maxBodyBytes'
+    | 'mongodbTimeoutMs'
+    | 'deviceTokenTtlSeconds'
+    | 'passwordHashing'
+  >;
   db: Db;
   /** The current key: it signs every new token. */
   signingKey: SigningKey;
@@ -53,16 +64,26 @@ export async function createUsersSubgraph({
   previousKeys = [],
   logger,
 }: UsersSubgraphOptions): Promise<UsersSubgraph> {
-  const repository = createUserRepository(db);
-  const refreshTokens = createRefreshTokenRepository(db);
-  const loginAttempts = createLoginThrottleRepository(db);
-  const revocationRepository = createRevocationRepository(db);
+  const bounds = { maxTimeMS: config.mongodbTimeoutMs };
+  const repository = createUserRepository(db, bounds);
+  const refreshTokens = createRefreshTokenRepository(db, bounds);
+  const loginAttempts = createLoginThrottleRepository(db, bounds);
+  const revocationRepository = createRevocationRepository(db, bounds);
+  const requestIds = createRequestIdStore(db, {
+    maxSkewSeconds: config.identity.maxSkewSeconds,
+    maxTimeMs: config.mongodbTimeoutMs,
+  });
   await repository.ensureIndexes();
   await refreshTokens.ensureIndexes();
   await loginAttempts.ensureIndexes();
   await revocationRepository.ensureIndexes();
+  await requestIds.ensureIndexes();
 
-  const passwords = createPasswordHasher();
+  const passwords = createPasswordHasher(config.passwordHashing);
+  const deviceTokens = createDeviceTokens({
+    secret: config.identity.secret,
+    ttlSeconds: config.deviceTokenTtlSeconds,
+  });
   const tokens = createTokenIssuer({
     key: signingKey,
     previousKeys,
@@ -74,6 +95,7 @@ export async function createUsersSubgraph({
   const revocations = createAccessRevocations({
     repository: revocationRepository,
     accessTokenTtlSeconds: config.jwt.ttlSeconds,
+    logger,
   });
   const sessions = createSessions({
     tokens,
@@ -86,6 +108,7 @@ export async function createUsersSubgraph({
   const routerOnly = createIdentityGate({
     audience: REVOCATIONS_AUDIENCE,
     ...config.identity,
+    requestIds,
     logger,
   });
   const loginThrottle = createLoginThrottle({
@@ -102,6 +125,7 @@ export async function createUsersSubgraph({
     schema: buildSubgraphSchema([{ typeDefs, resolvers }]),
     policies,
     identity: config.identity,
+    requestIds,
     maxBodyBytes: config.maxBodyBytes,
     logger,
     context: (base, _request, { clientIp }) => ({
@@ -111,6 +135,7 @@ export async function createUsersSubgraph({
       passwords,
       sessions,
       loginThrottle,
+      deviceTokens,
       clientIp,
     }),
     routes: {
@@ -122,11 +147,13 @@ export async function createUsersSubgraph({
       }),
       // Refuses, with 401, a request the router did not sign.
       [REVOCATIONS_PATH]: async (request) => {
-        routerOnly(request);
+        await routerOnly(request);
         return {
           status: 200,
           headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
-          body: JSON.stringify(await revocations.list()),
+          body: JSON.stringify(
+            await revocations.list(new URLSearchParams(request.search).get('since')),
+          ),
         };
       },
     },

@@ -1,5 +1,5 @@
 import { ObjectId, type Collection, type Db, type Filter } from 'mongodb';
-import { ensureIndexes } from '@supergraph/service-kit';
+import { ensureIndexes, isDuplicateKeyError } from '@supergraph/service-kit';
 
 export interface OrderDocument {
   _id: ObjectId;
@@ -39,7 +39,7 @@ function after(position: OrderPosition | undefined): Filter<OrderDocument> {
 }
 
 /** Everything the orders subgraph does with MongoDB. Resolvers never touch the driver directly. */
-export function createOrderRepository(db: Db) {
+export function createOrderRepository(db: Db, { maxTimeMS = 2_000 }: { maxTimeMS?: number } = {}) {
   const orders: Collection<OrderDocument> = db.collection<OrderDocument>('orders');
 
   return {
@@ -59,6 +59,28 @@ export function createOrderRepository(db: Db) {
       const doc: OrderDocument = { _id: new ObjectId(), ...input, createdAt: now };
       await orders.insertOne(doc);
       return doc;
+    },
+
+    /**
+     * Writes an order whose id was chosen beforehand (an idempotency key's), unless it exists
+     * already; either way returns the order stored under that id. The `_id` index decides
+     * between requests that write the same order at once.
+     */
+    async insertOnce(doc: OrderDocument): Promise<OrderRecord> {
+      try {
+        await orders.insertOne(doc);
+        return doc;
+      } catch (error) {
+        if (!isDuplicateKeyError(error)) throw error;
+      }
+      const stored = await orders.findOne({ _id: doc._id }, { maxTimeMS });
+      // The `_id` index refused the write, so the order is there: gone now means deleted since.
+      if (!stored) throw new Error(`order ${doc._id.toHexString()} vanished after a duplicate key`);
+      return stored;
+    },
+
+    async findById(id: ObjectId): Promise<OrderRecord | null> {
+      return orders.findOne({ _id: id }, { maxTimeMS });
     },
 
     async findByIds(ids: readonly ObjectId[]): Promise<OrderRecord[]> {

@@ -25,13 +25,24 @@ export type Scalars = {
 export type CreateOrderInput = {
   /** 1 to 500 characters. */
   address: Scalars['String']['input'];
+  /**
+   * Makes the order safe to retry. Choose a fresh key for each order you mean to place (a UUID
+   * does), 1 to 128 characters of `A-Z a-z 0-9 . _ : -`, and send the same key and the same input
+   * again when a request fails or gets no answer: you get the order the first request created,
+   * never a second one. The same key with other input is refused with IDEMPOTENCY_KEY_REUSED.
+   * Keys are per user and kept for at least 24 hours; after that the key places a new order.
+   */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** 1 to 200 characters. */
   item: Scalars['String']['input'];
 };
 
 export type Mutation = {
   __typename?: 'Mutation';
-  /** Places an order for the caller. */
+  /**
+   * Places an order for the caller. Retrying after an error or a lost answer is safe only with an
+   * `idempotencyKey`: without one, a retry may place a second order.
+   */
   createOrder: Order;
 };
 

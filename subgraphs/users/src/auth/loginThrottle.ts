@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { GraphQLError } from 'graphql';
 import type { ObjectId } from 'mongodb';
-import { ErrorCode, type Logger } from '@supergraph/service-kit';
+import { describeError, ErrorCode, type Logger } from '@supergraph/service-kit';
 import type { LoginThrottleRepository } from '../db/loginThrottle.js';
 
 /** The numbers of login throttling; see the README's configuration table. */
@@ -11,6 +11,8 @@ export interface LoginThrottleSettings {
   readonly maxFailuresPerUsername: number;
   /** Failed attempts an address (an IPv6 /64) gets, across usernames, before it is locked. */
   readonly maxFailuresPerIp: number;
+  /** Successful logins an address gets, trusted devices' included, before it is locked. */
+  readonly maxLoginsPerIp: number;
   /** Attempts older than this are forgotten. At least `maxLockoutSeconds` (config.ts checks). */
   readonly windowSeconds: number;
   /** The first lockout; each further failure doubles it. */
@@ -80,7 +82,7 @@ function expandIPv6(ip: string): string[] {
   return [...headGroups, ...zeros, ...tailGroups].map((group) => parseInt(group, 16).toString(16));
 }
 
-function throttleKey(scope: 'username' | 'ip', value: string): string {
+function throttleKey(scope: 'username' | 'ip' | 'device' | 'ip-logins', value: string): string {
   return createHash('sha256').update(`${scope}\0${value}`).digest('hex');
 }
 
@@ -97,17 +99,24 @@ function throttled(seconds: number): GraphQLError {
 }
 
 export interface LoginAttempt {
-  /** The password was right: the username's count starts over, and the address's attempt is taken back. */
+  /**
+   * The password was right. From a known device, that device's failures are forgotten; from
+   * an unknown one, the address's attempt is taken back and the username's stays (see below).
+   * Either way it counts as one of the address's logins.
+   */
   succeeded(): Promise<void>;
 }
 
 export interface LoginThrottle {
   /**
-   * Counts a login attempt for the username and the caller's address, or refuses it with
-   * LOGIN_THROTTLED. Call it before the password is checked: a wrong password then needs
-   * nothing more, and a right one calls `succeeded`.
+   * Counts a login attempt, or refuses it with LOGIN_THROTTLED. Call it before the password is
+   * checked: a wrong password then needs nothing more, and a right one calls `succeeded`.
+   * `deviceId` is that of a valid device token for this username (deviceTokens.ts), or null.
    */
-  admit(attempt: { username: string; clientIp: string | null }, now?: Date): Promise<LoginAttempt>;
+  admit(
+    attempt: { username: string; clientIp: string | null; deviceId?: string | null },
+    now?: Date,
+  ): Promise<LoginAttempt>;
 }
 
 /**
@@ -120,16 +129,22 @@ export interface LoginThrottle {
 const MAX_CLAIM_ROUNDS = 30;
 
 /**
- * Login throttling per username and per client address, with its state in MongoDB so that every
- * users replica shares it.
+ * Login throttling, with its state in MongoDB so that every users replica shares it. An attempt
+ * from a device that logged in as this username before (a valid device token) counts against
+ * that device alone. Any other attempt counts against the username and against the client's
+ * address, and is refused while either is locked:
+ * - the username's count keeps every such attempt, right or wrong, so its lock says nothing
+ *   about whether the guess before it was right (a right guess that reset the count would tell
+ *   anyone probing the lock later);
+ * - the address's count gives a right password's attempt back, so people behind one NAT who
+ *   type their passwords right never lock each other out;
+ * - successful logins per address are bounded too, devices known or not.
  *
  * An attempt is judged against the attempts filed before it, and then claims the next number of
  * each key (db/loginThrottle.ts); an attempt that loses a number to a concurrent one judges that
- * key again. So fifteen logins in fifteen parallel requests (or fifteen aliases) check at most
- * the allowance of passwords between them, and at least one, however they interleave. Keys are
- * claimed in one order, username first, so that two attempts never each hold the key the other
- * needs. An address's successful attempt is taken back, so that people behind one NAT who
- * type their passwords right never lock each other out.
+ * key again. So fifteen logins in fifteen parallel requests check at most the allowance of
+ * passwords between them, and at least one, however they interleave. Keys are claimed in one
+ * order, username first, so that two attempts never each hold the key the other needs.
  */
 export function createLoginThrottle(options: {
   repository: LoginThrottleRepository;
@@ -140,23 +155,45 @@ export function createLoginThrottle(options: {
   let lastSweep = 0;
 
   return {
-    async admit({ username, clientIp }, now = new Date()) {
+    async admit({ username, clientIp, deviceId = null }, now = new Date()) {
       const since = new Date(now.getTime() - settings.windowSeconds * 1000);
+      // Now and then, and not in the way of this login.
       if (now.getTime() - lastSweep > 60_000) {
         lastSweep = now.getTime();
-        await repository.deleteOlderThan(since);
+        void repository.deleteOlderThan(since).catch((error: unknown) => {
+          logger.warn('could not sweep old login attempts', describeError(error));
+        });
       }
-      const usernameKey = throttleKey('username', username);
-      const keys = [
-        { scope: 'username', key: usernameKey, allowance: settings.maxFailuresPerUsername },
-        // A login whose address is unknown shares one bucket with every other such login,
-        // rather than skipping the address count: losing the address must never be a way around it.
-        {
-          scope: 'ip',
-          key: throttleKey('ip', clientIp ? addressBucket(clientIp) : 'unknown'),
-          allowance: settings.maxFailuresPerIp,
-        },
-      ];
+      const bucket = clientIp ? addressBucket(clientIp) : 'unknown';
+      const trusted = typeof deviceId === 'string';
+      const keys = trusted
+        ? [
+            {
+              scope: 'device',
+              key: throttleKey('device', deviceId),
+              allowance: settings.maxFailuresPerUsername,
+            },
+          ]
+        : [
+            {
+              scope: 'username',
+              key: throttleKey('username', username),
+              allowance: settings.maxFailuresPerUsername,
+            },
+            // A login whose address is unknown shares one bucket with every other such login,
+            // rather than skipping the address count: losing the address must never be a way around it.
+            {
+              scope: 'ip',
+              key: throttleKey('ip', bucket),
+              allowance: settings.maxFailuresPerIp,
+            },
+          ];
+      // Read with the others, claimed only when a login succeeds.
+      const logins = {
+        scope: 'ip-logins',
+        key: throttleKey('ip-logins', bucket),
+        allowance: settings.maxLoginsPerIp,
+      };
       const refuse = (wait: number, scopes: string[]) => {
         // Never the username: people type passwords into that box.
         logger.info('login throttled', { scopes, clientIp, retryAfterSeconds: Math.ceil(wait) });
@@ -175,12 +212,12 @@ export function createLoginThrottle(options: {
 
       // A locked key is refused without a write, so hammering it costs nothing and does not
       // stretch the lockout that `retryAfterSeconds` promised.
-      const first = await Promise.all(keys.map(read));
-      const waits = first.map(({ wait }) => wait);
+      const [loginsState, ...first] = await Promise.all([logins, ...keys].map(read));
+      const waits = [loginsState?.wait ?? 0, ...first.map(({ wait }) => wait)];
       if (Math.max(...waits) > 0) {
         throw refuse(
           Math.max(...waits),
-          keys.filter((_, i) => (waits[i] ?? 0) > 0).map((k) => k.scope),
+          [logins, ...keys].filter((_, i) => (waits[i] ?? 0) > 0).map((k) => k.scope),
         );
       }
 
@@ -208,10 +245,14 @@ export function createLoginThrottle(options: {
         await repository.forget(claimed);
         throw error;
       }
-      const addressAttempt = claimed.slice(1);
       return {
         succeeded: async () => {
-          await Promise.all([repository.reset(usernameKey), repository.forget(addressAttempt)]);
+          await Promise.all([
+            // The device's failures are its own; the username's claim stays (see above).
+            trusted ? repository.reset(keys[0]?.key ?? '') : repository.forget(claimed.slice(1)),
+            // Best effort: a login that lost every round for its number still happened.
+            claim(logins, loginsState ?? { next: 0, wait: 0 }).catch(() => undefined),
+          ]);
         },
       };
     },

@@ -1,4 +1,9 @@
-import type { RevocationList, SessionRevocation } from '@supergraph/identity';
+import { describeError, type Logger } from '@supergraph/service-kit';
+import {
+  REVOCATIONS_PAGE_SIZE,
+  type RevocationList,
+  type SessionRevocation,
+} from '@supergraph/identity';
 import type { RevocationRepository } from '../db/revocations.js';
 
 /**
@@ -13,8 +18,8 @@ export interface AccessRevocations {
    */
   readonly windowSeconds: number;
   revoke(sessions: readonly SessionRevocation[]): Promise<void>;
-  /** What `GET /revocations` answers. */
-  list(now?: Date): Promise<RevocationList>;
+  /** What `GET /revocations[?since=<cursor>]` answers: one page. */
+  list(cursor?: string | null, now?: Date): Promise<RevocationList>;
 }
 
 /**
@@ -28,22 +33,68 @@ export function createAccessRevocations(options: {
   repository: RevocationRepository;
   /** The lifetime of an access token (JWT_TTL_SECONDS). */
   accessTokenTtlSeconds: number;
+  logger: Logger;
 }): AccessRevocations {
-  const { repository } = options;
+  const { repository, logger } = options;
   const windowSeconds = options.accessTokenTtlSeconds + MARGIN_SECONDS;
   let lastSweep = 0;
+  let sweeping: Promise<void> | undefined;
 
   return {
     windowSeconds,
     revoke: (sessions) => repository.add(sessions),
 
-    async list(now = new Date()) {
-      const since = new Date(now.getTime() - windowSeconds * 1000);
-      if (now.getTime() - lastSweep > 60_000) {
+    async list(cursor, now = new Date()) {
+      const windowStart = new Date(now.getTime() - windowSeconds * 1000);
+      // Now and then, and never in the way: a sweep on a big collection takes seconds on
+      // FerretDB, and the routers are waiting for the list.
+      if (now.getTime() - lastSweep > 60_000 && !sweeping) {
         lastSweep = now.getTime();
-        await repository.deleteOlderThan(since);
+        sweeping = repository
+          .deleteOlderThan(windowStart)
+          .catch((error: unknown) => {
+            logger.warn('could not sweep expired revocations', describeError(error));
+          })
+          .finally(() => {
+            sweeping = undefined;
+          });
       }
-      return { windowSeconds, sessions: await repository.since(since) };
+      const given = parseCursor(cursor);
+      const after = given && given.at > windowStart ? given : { at: windowStart, id: '' };
+      const docs = await repository.page(after, REVOCATIONS_PAGE_SIZE + 1);
+      const more = docs.length > REVOCATIONS_PAGE_SIZE;
+      const page = docs.slice(0, REVOCATIONS_PAGE_SIZE);
+      const last = page.at(-1);
+      // Within a fetch, the next page starts exactly after this one. The next fetch starts
+      // there too, unless that is in the last few seconds: another replica whose clock is
+      // behind may still write a revocation dated then. Seeing one twice costs nothing.
+      const settled = now.getTime() - OVERLAP_MS;
+      const base = last ? { at: last.at, id: last._id } : after;
+      const next =
+        more || base.at.getTime() < settled ? `${base.at.getTime()}:${base.id}` : `${settled}:`;
+      return {
+        windowSeconds,
+        sessions: page.map(({ sid, upTo, at }) =>
+          upTo === null ? { sid, at: at.getTime() } : { sid, upTo, at: at.getTime() },
+        ),
+        cursor: next,
+        more,
+      };
     },
   };
+}
+
+/**
+ * How far back of the newest revocation seen the next fetch starts: more than the clocks of
+ * two users replicas disagree (the signed requests' window, IDENTITY_MAX_SKEW_SECONDS, already
+ * asks that they agree within 10 s). It costs a fetch what was revoked in that time, again.
+ */
+const OVERLAP_MS = 15_000;
+
+/** `<ms>:<id>`, as `list` writes it; null for anything else. */
+function parseCursor(cursor: string | null | undefined): { at: Date; id: string } | null {
+  const match = cursor ? /^(\d{1,15}):(.{0,200})$/s.exec(cursor) : null;
+  if (!match) return null;
+  const at = new Date(Number(match[1]));
+  return Number.isNaN(at.getTime()) ? null : { at, id: match[2] ?? '' };
 }

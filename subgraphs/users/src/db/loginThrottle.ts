@@ -29,7 +29,11 @@ export interface FiledAttempt {
 
 export type LoginThrottleRepository = ReturnType<typeof createLoginThrottleRepository>;
 
-export function createLoginThrottleRepository(db: Db) {
+/** `maxTimeMS` bounds each query on the server, which would go on with one its client gave up on. */
+export function createLoginThrottleRepository(
+  db: Db,
+  { maxTimeMS = 2_000 }: { maxTimeMS?: number } = {},
+) {
   const attempts: Collection<LoginAttemptDocument> =
     db.collection<LoginAttemptDocument>('loginAttempts');
 
@@ -44,7 +48,7 @@ export function createLoginThrottleRepository(db: Db) {
     /** The latest attempts filed under `key`, newest first, at most `limit`. */
     async latest(key: string, limit: number): Promise<FiledAttempt[]> {
       return attempts
-        .find({ key }, { projection: { _id: 0, seq: 1, at: 1 } })
+        .find({ key }, { projection: { _id: 0, seq: 1, at: 1 }, maxTimeMS })
         .sort({ seq: -1 })
         .limit(limit)
         .toArray();
@@ -75,9 +79,20 @@ export function createLoginThrottleRepository(db: Db) {
       await attempts.deleteMany({ key });
     },
 
-    /** Deletes attempts too old to count. FerretDB has no TTL indexes, so this runs now and then. */
+    /**
+     * Deletes attempts too old to count, a batch of ids at a time: FerretDB has no TTL indexes,
+     * so this runs now and then, and refuses one delete of more than about 30,000 documents.
+     */
     async deleteOlderThan(before: Date): Promise<void> {
-      await attempts.deleteMany({ at: { $lt: before } });
+      for (let batch = 0; batch < 40; batch += 1) {
+        const ids = await attempts
+          .find({ at: { $lt: before } }, { projection: { _id: 1 }, maxTimeMS })
+          .limit(250)
+          .map(({ _id }) => _id)
+          .toArray();
+        if (ids.length > 0) await attempts.deleteMany({ _id: { $in: ids } }, { maxTimeMS });
+        if (ids.length < 250) return;
+      }
     },
   };
 }

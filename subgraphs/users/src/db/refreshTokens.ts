@@ -43,7 +43,11 @@ export function refreshTokenId(familyId: string, generation: number): string {
  * and a family counts as revoked when any of its documents has it: a revocation that misses a
  * generation inserted while it ran still covers the older ones, and that is enough.
  */
-export function createRefreshTokenRepository(db: Db) {
+/** `maxTimeMS` bounds each query on the server, which would go on with one its client gave up on. */
+export function createRefreshTokenRepository(
+  db: Db,
+  { maxTimeMS = 2_000 }: { maxTimeMS?: number } = {},
+) {
   const tokens: Collection<RefreshTokenDocument> =
     db.collection<RefreshTokenDocument>('refreshTokens');
 
@@ -71,11 +75,11 @@ export function createRefreshTokenRepository(db: Db) {
     },
 
     async findByHash(tokenHash: string): Promise<RefreshTokenDocument | null> {
-      return tokens.findOne({ tokenHash });
+      return tokens.findOne({ tokenHash }, { maxTimeMS });
     },
 
     async isFamilyRevoked(familyId: string): Promise<boolean> {
-      return (await tokens.findOne({ familyId, revokedAt: { $ne: null } })) !== null;
+      return (await tokens.findOne({ familyId, revokedAt: { $ne: null } }, { maxTimeMS })) !== null;
     },
 
     /** Revokes every token of a family; returns how many were live until now. */
@@ -107,7 +111,7 @@ export function createRefreshTokenRepository(db: Db) {
       const latest = new Map<string, number>();
       const docs = tokens.find(
         { userId, createdAt: { $gt: since } },
-        { projection: { familyId: 1, generation: 1 } },
+        { projection: { familyId: 1, generation: 1 }, maxTimeMS },
       );
       for await (const { familyId, generation } of docs) {
         latest.set(familyId, Math.max(generation, latest.get(familyId) ?? 0));
@@ -121,6 +125,8 @@ export function createRefreshTokenRepository(db: Db) {
      * its revoked tokens are what keeps its later ones revoked (see above).
      */
     async deleteExpiredFamilies(userId: ObjectId, now = new Date()): Promise<void> {
+      // No maxTimeMS on distinct: FerretDB refuses the field ("unknown field"). Both read one
+      // user's tokens, by index.
       const expired = await tokens.distinct('familyId', { userId, expiresAt: { $lt: now } });
       if (expired.length === 0) return;
       const live = new Set(

@@ -48,7 +48,8 @@ export type UserChanges = Partial<
 export type UserRepository = ReturnType<typeof createUserRepository>;
 
 /** Everything the users subgraph does with MongoDB. Resolvers never touch the driver directly. */
-export function createUserRepository(db: Db) {
+/** `maxTimeMS` bounds each query on the server, which would go on with one its client gave up on. */
+export function createUserRepository(db: Db, { maxTimeMS = 2_000 }: { maxTimeMS?: number } = {}) {
   const users: Collection<UserDocument> = db.collection<UserDocument>('users');
 
   return {
@@ -61,14 +62,14 @@ export function createUserRepository(db: Db) {
     },
 
     async findByIds(ids: readonly ObjectId[]): Promise<UserRecord[]> {
-      return users.find({ _id: { $in: [...ids] } }, WITHOUT_HASH).toArray();
+      return users.find({ _id: { $in: [...ids] } }, { ...WITHOUT_HASH, maxTimeMS }).toArray();
     },
 
     /** The only read that returns the hash: `login` needs it to verify a password. */
     async findCredentials(
       username: string,
     ): Promise<{ user: UserRecord; passwordHash: string } | null> {
-      const doc = await users.findOne({ username });
+      const doc = await users.findOne({ username }, { maxTimeMS });
       if (!doc) return null;
       const { passwordHash, ...user } = doc;
       return { user, passwordHash };
@@ -77,7 +78,11 @@ export function createUserRepository(db: Db) {
     /** Oldest first, keyset-paginated on `_id` (ObjectIds grow with time). */
     async list(limit: number, after: ObjectId | undefined): Promise<UserRecord[]> {
       const filter = after ? { _id: { $gt: after } } : {};
-      return users.find(filter, WITHOUT_HASH).sort({ _id: 1 }).limit(limit).toArray();
+      return users
+        .find(filter, { ...WITHOUT_HASH, maxTimeMS })
+        .sort({ _id: 1 })
+        .limit(limit)
+        .toArray();
     },
 
     /** Inserts a user, or throws `UsernameTakenError` when the unique index refuses it. */
@@ -116,14 +121,14 @@ export function createUserRepository(db: Db) {
       const updated = await users.findOneAndUpdate(
         { _id: id },
         { $set: { ...changes, updatedAt: now } },
-        { returnDocument: 'after' },
+        { returnDocument: 'after', maxTimeMS },
       );
       return updated ? withoutHash(updated) : null;
     },
 
     /** How many users have the role ADMIN. */
     countAdmins(): Promise<number> {
-      return users.countDocuments({ role: 'ADMIN' });
+      return users.countDocuments({ role: 'ADMIN' }, { maxTimeMS });
     },
 
     async delete(id: ObjectId): Promise<boolean> {

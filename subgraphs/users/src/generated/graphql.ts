@@ -29,6 +29,12 @@ export type Scalars = {
 export type AuthPayload = {
   __typename?: 'AuthPayload';
   accessToken: Scalars['String']['output'];
+  /**
+   * From `login` only (null from `refreshToken`): keep it on this device and send it with the next
+   * `login` as this username, so that other people's failed logins never lock this device out.
+   * Valid for 30 days by default; a new one comes with every login.
+   */
+  deviceToken?: Maybe<Scalars['String']['output']>;
   /** Seconds until `accessToken` expires. */
   expiresIn: Scalars['Int']['output'];
   /** Seconds until `refreshToken` expires, unless it is used or revoked first. */
@@ -65,10 +71,11 @@ export type Mutation = {
   deleteUser: Scalars['Boolean']['output'];
   /**
    * Exchanges a username and password for an access token and a refresh token. A wrong password
-   * and an unknown username get the same UNAUTHENTICATED error. After too many failed attempts
-   * for a username, or from one address, login is refused for a while, even with the right
-   * password: LOGIN_THROTTLED, with `extensions.retryAfterSeconds`. Every `login` counts, however
-   * many one request holds.
+   * and an unknown username get the same UNAUTHENTICATED error. After too many attempts at a
+   * username, or failures from one address, a login without a valid `deviceToken` is refused for a
+   * while, even with the right password: LOGIN_THROTTLED, with `extensions.retryAfterSeconds`. One
+   * `login` per request (ONCE_PER_REQUEST_LIMIT otherwise). SERVICE_UNAVAILABLE, with
+   * `retryAfterSeconds`, when the service is too busy checking passwords.
    */
   login: AuthPayload;
   /**
@@ -103,6 +110,7 @@ export type MutationDeleteUserArgs = {
 
 
 export type MutationLoginArgs = {
+  deviceToken?: InputMaybe<Scalars['String']['input']>;
   password: Scalars['String']['input'];
   username: Scalars['String']['input'];
 };
@@ -156,6 +164,12 @@ export type Role =
 
 /** Only the fields given are changed. Send null for `fullName` or `email` to clear it. */
 export type UpdateUserInput = {
+  /**
+   * Your current password, needed to change your own `password` or `email`: an access token alone
+   * must not be enough to take an account over. An admin changing another user needs none. A wrong
+   * one counts as a failed login (LOGIN_THROTTLED after too many).
+   */
+  currentPassword?: InputMaybe<Scalars['String']['input']>;
   email?: InputMaybe<Scalars['String']['input']>;
   fullName?: InputMaybe<Scalars['String']['input']>;
   /** At least 8 characters. */
@@ -171,6 +185,11 @@ export type UpdateUserInput = {
 export type User = {
   __typename?: 'User';
   createdAt: Scalars['DateTime']['output'];
+  /**
+   * True for the owner of an order whose account was deleted: the order keeps its owner's `id`,
+   * with `username` "(deleted user)" and nothing else of them.
+   */
+  deleted: Scalars['Boolean']['output'];
   /** Only the user themself or an ADMIN; null with a FORBIDDEN error for anyone else. */
   email?: Maybe<Scalars['String']['output']>;
   fullName?: Maybe<Scalars['String']['output']>;
@@ -323,6 +342,7 @@ export type ResolversParentTypes = ResolversObject<{
 
 export type AuthPayloadResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload']> = ResolversObject<{
   accessToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  deviceToken?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   expiresIn?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   refreshExpiresIn?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   refreshToken?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -357,6 +377,7 @@ export type QueryResolvers<ContextType = UsersContext, ParentType extends Resolv
 export type UserResolvers<ContextType = UsersContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User'], FederationReferenceType extends FederationReferenceTypes['User'] = FederationReferenceTypes['User']> = ResolversObject<{
   __resolveReference?: ReferenceResolver<Maybe<ResolversTypes['User']> | FederationReferenceType, FederationReferenceType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  deleted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   email?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   fullName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;

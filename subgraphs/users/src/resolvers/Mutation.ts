@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import type { ObjectId } from 'mongodb';
 import { createIdentity, isAdmin } from '@supergraph/identity';
 import {
   badUserInput,
@@ -10,7 +11,7 @@ import {
 import { MAX_PASSWORD_LENGTH } from '../auth/passwords.js';
 import type { Session } from '../auth/sessions.js';
 import type { UsersContext } from '../context.js';
-import { UsernameTakenError, type UserChanges } from '../db/users.js';
+import { UsernameTakenError, type UserChanges, type UserRecord } from '../db/users.js';
 import type { MutationResolvers } from '../generated/graphql.js';
 import {
   normalizeUsername,
@@ -31,24 +32,24 @@ function authPayload(session: Session, context: UsersContext) {
 }
 
 export const Mutation: MutationResolvers = {
-  login: async (_parent, { username, password }, context) => {
-    const name = normalizeUsername(username);
-    // Counted before the password is checked, for the username whether or not it exists, and
-    // per field: fifteen aliased logins in one request are fifteen attempts (issue #4).
-    const attempt = await context.loginThrottle.admit({
-      username: name,
-      clientIp: context.clientIp,
-    });
-    const found =
-      password.length <= MAX_PASSWORD_LENGTH ? await context.users.findCredentials(name) : null;
-    const valid = found
-      ? await context.passwords.verify(found.passwordHash, password)
-      : await context.passwords.verifyNobody(password.slice(0, MAX_PASSWORD_LENGTH));
-    if (!found || !valid) throw unauthenticated(LOGIN_FAILED);
+  // One bounded slot per login, for all of it (throttling, the hash, the session): a flood of
+  // logins waits briefly or is refused at once, and never queues database work (issue #11).
+  login: (_parent, { username, password, deviceToken }, context) =>
+    context.passwords.bounded(async () => {
+      const name = normalizeUsername(username);
+      // Counted before the password is checked, for the username whether or not it exists.
+      const attempt = await context.loginThrottle.admit({
+        username: name,
+        clientIp: context.clientIp,
+        deviceId: context.deviceTokens.verify(deviceToken, name),
+      });
+      const valid = await checkPassword(name, password, context);
+      if (!valid) throw unauthenticated(LOGIN_FAILED);
 
-    await attempt.succeeded();
-    return authPayload(await context.sessions.start(found.user, found.passwordHash), context);
-  },
+      await attempt.succeeded();
+      const session = await context.sessions.start(valid.user, valid.passwordHash);
+      return { ...authPayload(session, context), deviceToken: context.deviceTokens.issue(name) };
+    }),
 
   refreshToken: async (_parent, { token }, context) =>
     authPayload(await context.sessions.refresh(token), context),
@@ -63,7 +64,7 @@ export const Mutation: MutationResolvers = {
     try {
       return await users.insert({
         username,
-        passwordHash: await passwords.hash(password),
+        passwordHash: await passwords.bounded(() => passwords.hash(password)),
         fullName,
         email,
         role: input.role ?? 'USER',
@@ -76,8 +77,17 @@ export const Mutation: MutationResolvers = {
     }
   },
 
-  updateUser: async (_parent, { id, input }, { identity, users, passwords, sessions }) => {
+  updateUser: async (_parent, { id, input }, context) => {
+    const { identity, users, passwords, sessions } = context;
     const userId = parseObjectId(id);
+    // A stolen access token must not be enough to take the account: new credentials (a password,
+    // or the email a reset would go to) need the current password too.
+    if (
+      identity?.id === userId.toHexString() &&
+      (input.password !== undefined || input.email !== undefined)
+    ) {
+      await passwords.bounded(() => checkCurrentPassword(userId, input.currentPassword, context));
+    }
     const changes: UserChanges = {};
     if (input.fullName !== undefined) changes.fullName = validFullName(input.fullName);
     if (input.email !== undefined) changes.email = validEmail(input.email);
@@ -86,7 +96,8 @@ export const Mutation: MutationResolvers = {
         throw badUserInput('password cannot be null; leave it out to keep it.', {
           field: 'password',
         });
-      changes.passwordHash = await passwords.hash(validPassword(input.password));
+      const password = validPassword(input.password);
+      changes.passwordHash = await passwords.bounded(() => passwords.hash(password));
     }
     if (input.role !== undefined) {
       // The SDL lets a user update themself; this is the one field of theirs they may not touch.
@@ -126,6 +137,50 @@ export const Mutation: MutationResolvers = {
     return deleted;
   },
 };
+
+/**
+ * The user's credentials when `password` is theirs, else null. An unknown username costs a hash
+ * all the same, so that timing does not tell which usernames exist.
+ */
+async function checkPassword(
+  username: string,
+  password: string,
+  context: UsersContext,
+): Promise<{ user: UserRecord; passwordHash: string } | null> {
+  const found =
+    password.length <= MAX_PASSWORD_LENGTH ? await context.users.findCredentials(username) : null;
+  const valid = found
+    ? await context.passwords.verify(found.passwordHash, password)
+    : await context.passwords.verifyNobody(password.slice(0, MAX_PASSWORD_LENGTH));
+  return found && valid ? found : null;
+}
+
+async function checkCurrentPassword(
+  userId: ObjectId,
+  currentPassword: string | null | undefined,
+  context: UsersContext,
+): Promise<void> {
+  if (typeof currentPassword !== 'string' || currentPassword === '') {
+    throw badUserInput(
+      'Changing your own password or email needs your current password: send it as currentPassword.',
+      { field: 'currentPassword' },
+    );
+  }
+  const [self] = await context.users.findByIds([userId]);
+  if (!self) return;
+  // As a login: a stolen token must not make guessing the password cheaper.
+  const attempt = await context.loginThrottle.admit({
+    username: self.username,
+    clientIp: context.clientIp,
+  });
+  const valid = await checkPassword(self.username, currentPassword, context);
+  if (!valid) {
+    throw badUserInput('currentPassword is not your current password.', {
+      field: 'currentPassword',
+    });
+  }
+  await attempt.succeeded();
+}
 
 /** The graph always keeps one user with the role ADMIN: nobody could make another one. */
 function lastAdmin(): GraphQLError {

@@ -1,0 +1,87 @@
+import type { Collection, Db } from 'mongodb';
+import { ensureIndexes, isDuplicateKeyError } from '@supergraph/service-kit';
+
+/**
+ * One request id the router signed, seen once by some replica of this subgraph. The id is the
+ * `_id`, so MongoDB's own unique `_id` index is what refuses the second insert: a claim, which
+ * FerretDB gets right under concurrency, unlike an update of a shared document.
+ */
+export interface SignedRequestIdDocument {
+  /** `x-identity-request-id`: 128 random bits, base64url. */
+  _id: string;
+  /** When no replica can accept the request any more; the sweep deletes it after that. */
+  expiresAt: Date;
+}
+
+/** How many ids one sweep batch deletes. FerretDB fails a `deleteMany` over ~40,000 ids. */
+const SWEEP_BATCH = 1_000;
+/** Batches per sweep: 50,000 ids, which covers 5,000 requests a second at one sweep per 10 s. */
+const SWEEP_MAX_BATCHES = 50;
+
+export interface RequestIdStoreOptions {
+  /** IDENTITY_MAX_SKEW_SECONDS: how far from now a request's timestamp is accepted, either way. */
+  maxSkewSeconds: number;
+  /** Server-side bound on each query (FerretDB goes on with queries whose client has left). */
+  maxTimeMs: number;
+}
+
+export type RequestIdStore = ReturnType<typeof createRequestIdStore>;
+
+/**
+ * The request ids this subgraph has accepted, shared by its replicas through its own database.
+ *
+ * A request is accepted while its signed timestamp is within `maxSkewSeconds` of the replica's
+ * clock, so its id is needed until the timestamp is that far in the past. It is kept as long
+ * again, for replicas whose clocks run behind the one that recorded it. FerretDB has no TTL
+ * indexes, so `sweep` deletes what has expired, in bounded batches.
+ */
+export function createRequestIdStore(db: Db, options: RequestIdStoreOptions) {
+  const ids: Collection<SignedRequestIdDocument> =
+    db.collection<SignedRequestIdDocument>('signedRequestIds');
+  const keepSeconds = 2 * options.maxSkewSeconds;
+  const maxTimeMS = options.maxTimeMs;
+
+  return {
+    async ensureIndexes(): Promise<void> {
+      await ensureIndexes(ids, [{ key: { expiresAt: 1 }, name: 'expiresAt' }]);
+    },
+
+    /**
+     * Records a request id, signed at `timestamp` (seconds since the epoch). True the first
+     * time, false when any replica recorded it before: a replay. Database errors are thrown.
+     */
+    async claim(requestId: string, timestamp: number): Promise<boolean> {
+      try {
+        await ids.insertOne(
+          { _id: requestId, expiresAt: new Date((timestamp + keepSeconds) * 1000) },
+          { maxTimeMS },
+        );
+        return true;
+      } catch (error) {
+        if (isDuplicateKeyError(error)) return false;
+        throw error;
+      }
+    },
+
+    /** Deletes the ids that expired before `now`; returns how many. */
+    async sweep(now = new Date()): Promise<number> {
+      let deleted = 0;
+      for (let batch = 0; batch < SWEEP_MAX_BATCHES; batch += 1) {
+        const expired = await ids
+          .find(
+            { expiresAt: { $lt: now } },
+            { projection: { _id: 1 }, limit: SWEEP_BATCH, maxTimeMS },
+          )
+          .toArray();
+        if (expired.length === 0) break;
+        const result = await ids.deleteMany(
+          { _id: { $in: expired.map(({ _id }) => _id) } },
+          { maxTimeMS },
+        );
+        deleted += result.deletedCount;
+        if (expired.length < SWEEP_BATCH) break;
+      }
+      return deleted;
+    },
+  };
+}
