@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { GraphQLError } from 'graphql';
-import { ObjectId } from 'mongodb';
 import { ErrorCode, type Logger } from '@supergraph/service-kit';
 import type { IdempotencyKeyRepository } from './db/idempotencyKeys.js';
-import type { OrderRecord, OrderRepository } from './db/orders.js';
+import { newOrderId, type OrderRecord, type OrderRepository } from './db/orders.js';
 
 /**
  * How long an idempotency key is kept, at least: long enough for a client to retry after an
@@ -86,7 +85,7 @@ export function createOrderPlacement({
           userId,
           key: idempotencyKey,
           inputHash,
-          orderId: new ObjectId(),
+          orderId: newOrderId(),
           createdAt: at,
         });
         if (!claimed) continue;

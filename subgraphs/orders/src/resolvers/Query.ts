@@ -5,8 +5,13 @@ import type { QueryResolvers } from '../generated/graphql.js';
 import { orderCursor, orderPosition } from './cursor.js';
 
 export const Query: QueryResolvers = {
-  // `type Order @policy(owner | admin)` decides who sees the result; this only fetches it.
-  order: (_parent, { id }, { loaders }) => loaders.orderById.load(parseObjectId(id).toHexString()),
+  // Another user's order is answered as a missing one: `null`, no error. A FORBIDDEN would tell
+  // which ids are orders. `type Order @policy(owner | admin)` still guards every other way in.
+  order: async (_parent, { id }, { identity, loaders }) => {
+    const order = await loaders.orderById.load(parseObjectId(id).toHexString());
+    if (!order || !identity) return null;
+    return isAdmin(identity) || order.userId === identity.id ? order : null;
+  },
 
   orders: async (_parent, { first, after }, { identity, orders }) => {
     // @authenticated already refused anonymous callers; this narrows the type.
