@@ -8,6 +8,7 @@ import type {
 import {
   buildSchema,
   getOperationAST,
+  getVariableValues,
   GraphQLError,
   Kind,
   print,
@@ -116,6 +117,25 @@ export class AuthorizingGateway implements GatewayInterface {
         { dryRun: this.options.dryRun },
       );
       if (!filtered) return execute(requestContext);
+      // Variables that do not fit their types are the request's fault whatever the caller may
+      // see: said first, as the gateway would have said it, before anything is taken out.
+      const coerced = getVariableValues(
+        schema,
+        operation.variableDefinitions ?? [],
+        requestContext.request.variables ?? {},
+        { maxErrors: 10 },
+      );
+      if (coerced.errors) {
+        return {
+          errors: coerced.errors.map(
+            (error) =>
+              new GraphQLError(error.message, {
+                nodes: error.nodes,
+                extensions: { code: ErrorCode.BAD_USER_INPUT, http: { status: 400 } },
+              }),
+          ),
+        };
+      }
 
       if (this.options.log) {
         this.logger.info(
