@@ -16,12 +16,23 @@ import { build, type Plugin } from 'esbuild';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SERVICES = ['router', 'subgraphs/users', 'subgraphs/orders'] as const;
 
-/** npm packages stay external; only the workspaces' TypeScript is compiled in. */
+/**
+ * npm packages stay external; only the workspaces' TypeScript is compiled in, and the
+ * OpenTelemetry SDK. service-kit's OTel packages (3.x, API 1.10) live in its own node_modules,
+ * since @apollo/gateway's OTel 1.x packages keep older ones at the root: imported from the bundle
+ * in `<service>/dist/`, they would resolve to the root's, or to nothing. So they are compiled in,
+ * as resolved from service-kit. The gateway's own copy stays the gateway's (router/src/tracing.ts).
+ */
 const npmPackagesExternal: Plugin = {
   name: 'npm-packages-external',
   setup(context) {
     context.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith('@supergraph/') ? undefined : { path: args.path, external: true },
+      // `#name`: a package's own subpath imports (package.json "imports"), inside what is bundled.
+      args.path.startsWith('@supergraph/') ||
+      args.path.startsWith('@opentelemetry/') ||
+      args.path.startsWith('#')
+        ? undefined
+        : { path: args.path, external: true },
     );
   },
 };

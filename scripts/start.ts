@@ -54,6 +54,13 @@ const mongo = await startDevMongo({ env: process.env, dataDir, log }).catch((err
 const usersPort = process.env['USERS_PORT'] ?? '4001';
 const ordersPort = process.env['ORDERS_PORT'] ?? '4002';
 const routerPort = process.env['ROUTER_PORT'] ?? '4000';
+// Each service's Prometheus metrics, on a port of its own (METRICS_PORT): 9090 to 9092 unless
+// these say otherwise.
+const metricsPorts: Record<(typeof SERVICES)[number], string> = {
+  router: process.env['ROUTER_METRICS_PORT'] ?? '9090',
+  'subgraphs/users': process.env['USERS_METRICS_PORT'] ?? '9091',
+  'subgraphs/orders': process.env['ORDERS_METRICS_PORT'] ?? '9092',
+};
 
 const env: NodeJS.ProcessEnv = {
   USERS_URL: `http://127.0.0.1:${usersPort}/graphql`,
@@ -102,7 +109,7 @@ for (const service of SERVICES) {
   const [program = 'node', ...args] = command.split(/\s+/);
   const child = spawn(program === 'node' ? process.execPath : program, args, {
     cwd,
-    env,
+    env: { ...env, METRICS_PORT: metricsPorts[service] },
     stdio: 'inherit',
   });
   child.once('exit', (code, signal) => {

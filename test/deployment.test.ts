@@ -13,17 +13,21 @@ import { loadRouterConfig } from '../router/src/config.js';
  * layout issue #2 asks for, and environments the services' own config parsers accept.
  */
 const root = new URL('..', import.meta.url);
+const ci = process.env['CI'] === 'true';
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 
 const Compose = z.object({
   services: z.record(
     z.string(),
     z.object({
+      image: z.string().optional(),
       build: z.object({ context: z.string(), dockerfile: z.string() }).optional(),
+      profiles: z.array(z.string()).optional(),
       environment: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
       ports: z.array(z.string()).optional(),
       networks: z.array(z.string()),
-      healthcheck: z.object({ test: z.array(z.string()) }),
+      // The collector's and Jaeger's images have no shell or HTTP client to run a check with.
+      healthcheck: z.object({ test: z.array(z.string()) }).optional(),
     }),
   ),
   networks: z.record(z.string(), z.object({ internal: z.boolean().optional() })),
@@ -96,15 +100,25 @@ describe.each(Object.entries(services))('the %s service', (name, service) => {
   });
 
   it('has a healthcheck', () => {
-    expect(definition?.healthcheck.test.join(' ')).toMatch(/health/);
+    expect(definition?.healthcheck?.test.join(' ')).toMatch(/health/);
+  });
+
+  it('exports no traces unless OTEL_EXPORTER_OTLP_ENDPOINT is set: no collector runs by default', () => {
+    expect(definition?.environment?.['OTEL_EXPORTER_OTLP_ENDPOINT']).toBe(
+      '${OTEL_EXPORTER_OTLP_ENDPOINT:-}',
+    );
   });
 });
 
+/** The services of one profile; `undefined`: those that run with no profile at all. */
+const servicesOf = (profile?: string) =>
+  Object.entries(compose.services).filter(([, service]) =>
+    profile === undefined ? !service.profiles : service.profiles?.includes(profile),
+  );
+
 describe('docker-compose.yml', () => {
   it('publishes the router only, and keeps everything else on an internal network', () => {
-    const published = Object.entries(compose.services).filter(
-      ([, service]) => service.ports?.length,
-    );
+    const published = servicesOf().filter(([, service]) => service.ports?.length);
     expect(published.map(([name]) => name)).toEqual(['router']);
     expect(compose.networks['internal']?.internal).toBe(true);
     for (const name of ['mongo', 'users', 'orders'])
@@ -114,5 +128,56 @@ describe('docker-compose.yml', () => {
   it('runs MongoDB as a single-node replica set, so retryable writes work', () => {
     expect(read('docker-compose.yml')).toMatch(/--replSet/);
     expect(compose.services['users']?.environment?.['MONGODB_URI']).toMatch(/replicaSet=/);
+  });
+
+  // The same command as .ci/run's: docker-compose validates the file without a Docker engine.
+  it.for<{ profile: string; flags: string[] }>([
+    { profile: 'no profile', flags: [] },
+    { profile: 'the observability profile', flags: ['--profile', 'observability'] },
+  ])('passes `docker-compose config` with $profile', { timeout: 30_000 }, ({ flags }, context) => {
+    const check = spawnSync(
+      'docker-compose',
+      ['--env-file', '.env.example', ...flags, 'config', '--quiet'],
+      { cwd: new URL('.', root).pathname, encoding: 'utf8' },
+    );
+    if (check.error && !ci) context.skip('docker-compose is not installed; .ci/run installs it');
+    expect(check.error).toBeUndefined();
+    expect(check.stderr).toBe('');
+    expect(check.status).toBe(0);
+  });
+});
+
+describe('the observability profile', () => {
+  const observability = servicesOf('observability');
+
+  it('adds a collector, Jaeger, Prometheus and Grafana, each from a pinned image', () => {
+    expect(Object.fromEntries(observability.map(([name, service]) => [name, service.image])))
+      .toMatchInlineSnapshot(`
+      {
+        "grafana": "grafana/grafana:12.4.0",
+        "jaeger": "jaegertracing/jaeger:2.19.0",
+        "otel-collector": "otel/opentelemetry-collector-contrib:0.157.0",
+        "prometheus": "prom/prometheus:v3.13.3",
+      }
+    `);
+  });
+
+  it("publishes only Grafana and the Jaeger UI, on the host's loopback", () => {
+    const published = observability.filter(([, service]) => service.ports?.length);
+    expect(Object.fromEntries(published.map(([name, service]) => [name, service.ports]))).toEqual({
+      grafana: ['127.0.0.1:3000:3000'],
+      jaeger: ['127.0.0.1:16686:16686'],
+    });
+  });
+
+  it('reaches every service from the collector and Prometheus, with no route out', () => {
+    const networksOf = (name: string) => compose.services[name]?.networks ?? [];
+    for (const name of Object.keys(services))
+      for (const peer of ['otel-collector', 'prometheus'])
+        expect(networksOf(name).some((network) => networksOf(peer).includes(network))).toBe(true);
+    // Only what must be published is on a network with a route out.
+    for (const [name, service] of observability)
+      for (const network of service.networks)
+        if (!compose.networks[network]?.internal) expect(['grafana', 'jaeger']).toContain(name);
   });
 });

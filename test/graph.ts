@@ -5,12 +5,17 @@ import { inject } from 'vitest';
 import { IDENTITY_HEADERS, signRequest, type Identity } from '@supergraph/identity';
 import {
   createLogger,
+  createMetricsRegistry,
   createMongoClient,
   listen,
+  serveMetrics,
+  startTracing,
   type Logger,
+  type Registry,
   type RunningHttpServer,
 } from '@supergraph/service-kit';
 import { createRouter } from '../router/src/server.js';
+import { startRouterTracing } from '../router/src/tracing.js';
 import { loadRouterConfig } from '../router/src/config.js';
 import {
   generateSigningKey,
@@ -53,6 +58,15 @@ export interface RunningGraph {
   readonly logs: readonly LogEntry[];
   /** Every MongoDB command the subgraphs have sent so far (the driver's command monitoring). */
   readonly commands: CommandStartedEvent[];
+  /**
+   * Each service's Prometheus scrape URL, served from its own registry on a port of its own as
+   * METRICS_PORT serves it (the replicas of `startReplica` have none).
+   */
+  readonly metricsUrls: {
+    readonly router: string;
+    readonly users: string;
+    readonly orders: string;
+  };
   /** POSTs a GraphQL request; `token` becomes `Authorization: Bearer <token>`. */
   request(
     url: string,
@@ -144,6 +158,8 @@ export async function startGraph(
     routerEnv?: Record<string, string>;
     /** Extra users subgraph environment, e.g. short login throttling for a test. */
     usersEnv?: Record<string, string>;
+    /** Extra orders subgraph environment, e.g. `OTEL_EXPORTER_OTLP_ENDPOINT`. */
+    ordersEnv?: Record<string, string>;
   } = {},
 ): Promise<RunningGraph> {
   const mongodbUri = inject('mongodbUri');
@@ -176,8 +192,25 @@ export async function startGraph(
     MONGODB_URI: mongodbUri,
     IDENTITY_SIGNING_SECRET: identitySecret,
   };
+  // Each service's tracing, from its own environment, as its index.ts starts it. The router's
+  // first: the process's global tracer provider is the first one registered.
+  const tracing = {
+    router: startRouterTracing({ ...baseEnv, ...options.routerEnv }),
+    users: startTracing({ service: 'users', env: { ...baseEnv, ...options.usersEnv } }),
+    orders: startTracing({ service: 'orders', env: { ...baseEnv, ...options.ordersEnv } }),
+  };
 
-  const client = createMongoClient(mongodbUri, { monitorCommands: true });
+  const registries = {
+    router: createMetricsRegistry(),
+    users: createMetricsRegistry(),
+    orders: createMetricsRegistry(),
+  };
+  // One client per subgraph, as in production, so that each counts its own MongoDB work.
+  const client = createMongoClient(mongodbUri, {
+    monitorCommands: true,
+    metrics: { registry: registries.users, service: 'users' },
+    traceCommands: tracing.users.enabled,
+  });
   await client.connect();
   const commands: CommandStartedEvent[] = [];
   client.on('commandStarted', (event) => commands.push(event));
@@ -191,9 +224,16 @@ export async function startGraph(
     ...options.usersEnv,
   });
   const usersDb = client.db(usersConfig.database);
-  const createUsers = () =>
-    createUsersSubgraph({ config: usersConfig, db: usersDb, signingKey, previousKeys, logger });
-  let users = await createUsers();
+  const createUsers = (registry?: Registry) =>
+    createUsersSubgraph({
+      config: usersConfig,
+      db: usersDb,
+      signingKey,
+      previousKeys,
+      logger,
+      ...(registry ? { registry } : {}),
+    });
+  let users = await createUsers(registries.users);
   await seedUsers(usersDb, users.repository, usersConfig.seeds, users.passwords, logger);
   const subgraphRequests: RunningGraph['subgraphRequests'] = { users: [], orders: [] };
   const usersServer = await listen(
@@ -206,8 +246,19 @@ export async function startGraph(
   servers.push(usersServer);
   stops.push(() => users.stop());
 
-  const ordersConfig = loadOrdersConfig({ ...baseEnv, ORDERS_DB: `${databasePrefix}_orders` });
-  const ordersDb = client.db(ordersConfig.database);
+  const ordersConfig = loadOrdersConfig({
+    ...baseEnv,
+    ORDERS_DB: `${databasePrefix}_orders`,
+    ...options.ordersEnv,
+  });
+  const ordersClient = createMongoClient(mongodbUri, {
+    monitorCommands: true,
+    metrics: { registry: registries.orders, service: 'orders' },
+    traceCommands: tracing.orders.enabled,
+  });
+  await ordersClient.connect();
+  ordersClient.on('commandStarted', (event) => commands.push(event));
+  const ordersDb = ordersClient.db(ordersConfig.database);
   const orders = await createOrdersSubgraph({ config: ordersConfig, db: ordersDb, logger });
   const ordersServer = await listen(
     (req, res) => {
@@ -219,7 +270,7 @@ export async function startGraph(
   servers.push(ordersServer);
   stops.push(() => orders.stop());
 
-  async function startRouter(usersUrl: string): Promise<RunningHttpServer> {
+  async function startRouter(usersUrl: string, registry?: Registry): Promise<RunningHttpServer> {
     const routerConfig = loadRouterConfig({
       ...baseEnv,
       USERS_URL: usersUrl,
@@ -227,13 +278,22 @@ export async function startGraph(
       JWKS_URL: new URL('/.well-known/jwks.json', usersUrl).href,
       ...options.routerEnv,
     });
-    const router = await createRouter({ config: routerConfig, logger });
+    const router = await createRouter({
+      config: routerConfig,
+      logger,
+      ...(registry ? { registry } : {}),
+    });
     const server = await listen(router.listener, { host: '127.0.0.1', port: 0 });
     servers.push(server);
     stops.push(() => router.stop());
     return server;
   }
-  const routerServer = await startRouter(usersServer.url);
+  const routerServer = await startRouter(usersServer.url, registries.router);
+  const metricsServers = {
+    router: await serveMetrics(registries.router, { host: '127.0.0.1', port: 0 }),
+    users: await serveMetrics(registries.users, { host: '127.0.0.1', port: 0 }),
+    orders: await serveMetrics(registries.orders, { host: '127.0.0.1', port: 0 }),
+  };
   /** The device token of each username's last login through `login` below. */
   const deviceTokens = new Map<string, string>();
 
@@ -302,6 +362,11 @@ export async function startGraph(
     subgraphRequests,
     logs,
     commands,
+    metricsUrls: {
+      router: metricsServers.router.url,
+      users: metricsServers.users.url,
+      orders: metricsServers.orders.url,
+    },
     request,
     post: send,
     requestSubgraph,
@@ -328,7 +393,7 @@ export async function startGraph(
       signingKey = keys.signingKey;
       previousKeys = keys.previousKeys ?? [];
       const replaced = users;
-      users = await createUsers();
+      users = await createUsers(registries.users);
       await replaced.stop();
     },
     async startReplica() {
@@ -344,7 +409,11 @@ export async function startGraph(
       for (const stop of stops.reverse()) await stop();
       await usersDb.dropDatabase().catch(() => {});
       await ordersDb.dropDatabase().catch(() => {});
+      await Promise.all(Object.values(metricsServers).map((server) => server.close()));
       await client.close();
+      await ordersClient.close();
+      // Last, so that every span has ended: shutting down exports what is left.
+      await Promise.all(Object.values(tracing).map((service) => service.shutdown()));
     },
   };
 }

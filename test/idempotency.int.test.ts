@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@supergraph/service-kit';
+import { createLogger, SWEEP_BATCH_SIZE } from '@supergraph/service-kit';
 import {
   createIdempotencyKeyRepository,
-  SWEEP_BATCH_SIZE,
   type IdempotencyKeyDocument,
 } from '../subgraphs/orders/src/db/idempotencyKeys.js';
 import { createOrderRepository } from '../subgraphs/orders/src/db/orders.js';

@@ -137,7 +137,7 @@ describe('a captured router request sent again', () => {
         level: 'warn',
         fields: expect.objectContaining({
           reason: 'replayed',
-          requestId: captured.headers[IDENTITY_HEADERS.requestId],
+          signedRequestId: captured.headers[IDENTITY_HEADERS.requestId],
         }),
       }),
     );

@@ -6,8 +6,8 @@ import {
   REVOCATIONS_PATH,
   signRequest,
 } from '@supergraph/identity';
-import { createMongoClient } from '@supergraph/service-kit';
-import { createRevocationRepository, SWEEP_BATCH } from '../subgraphs/users/src/db/revocations.js';
+import { createMongoClient, SWEEP_BATCH_SIZE } from '@supergraph/service-kit';
+import { createRevocationRepository } from '../subgraphs/users/src/db/revocations.js';
 import { startGraph, type RunningGraph } from './graph.js';
 
 /**
@@ -107,10 +107,10 @@ describe('the revocation list at scale', () => {
     } finally {
       await client.close();
     }
-    expect(deletes.length).toBeGreaterThanOrEqual(2_600 / SWEEP_BATCH);
+    expect(deletes.length).toBeGreaterThanOrEqual(2_600 / SWEEP_BATCH_SIZE);
     for (const statements of deletes) {
       const ids = (statements as { q: { _id?: { $in?: unknown[] } } }[])[0]?.q._id?.$in;
-      expect(ids?.length).toBeLessThanOrEqual(SWEEP_BATCH);
+      expect(ids?.length).toBeLessThanOrEqual(SWEEP_BATCH_SIZE);
     }
   }, 120_000);
 });

@@ -15,6 +15,7 @@ const root = new URL('..', import.meta.url).pathname;
 let child: ChildProcess;
 let output = '';
 let ports: { router: number; users: number; orders: number };
+let metricsPorts: { router: number; users: number; orders: number };
 let dataDir: string;
 
 async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -28,6 +29,7 @@ async function waitFor(predicate: () => boolean, timeoutMs: number, what: string
 
 beforeAll(async () => {
   ports = { router: await freePort(), users: await freePort(), orders: await freePort() };
+  metricsPorts = { router: await freePort(), users: await freePort(), orders: await freePort() };
   dataDir = mkdtempSync(join(tmpdir(), 'supergraph-start-'));
   const suffix = randomBytes(3).toString('hex');
   child = spawn('npm', ['start'], {
@@ -44,6 +46,9 @@ beforeAll(async () => {
       ROUTER_PORT: String(ports.router),
       USERS_PORT: String(ports.users),
       ORDERS_PORT: String(ports.orders),
+      ROUTER_METRICS_PORT: String(metricsPorts.router),
+      USERS_METRICS_PORT: String(metricsPorts.users),
+      ORDERS_METRICS_PORT: String(metricsPorts.orders),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -100,6 +105,24 @@ describe('npm start', () => {
     const html = await response.text();
     expect(html).toContain('embeddable-sandbox');
     expect(html).toContain('login(username');
+  });
+
+  it("serves each service's metrics on the METRICS_PORT it sets, and not on the GraphQL ports", async () => {
+    const expected = {
+      router: 'supergraph_router_requests_total',
+      users: 'supergraph_users_logins_total',
+      orders: 'supergraph_mongodb_pool_connections',
+    };
+    for (const service of ['router', 'users', 'orders'] as const) {
+      const metrics = await fetch(`http://127.0.0.1:${metricsPorts[service]}/metrics`);
+      expect(metrics.status).toBe(200);
+      const text = await metrics.text();
+      expect(text).toContain(`# TYPE ${expected[service]} `);
+      expect(text).toContain('process_cpu_user_seconds_total');
+      const graphqlPort = await fetch(`http://127.0.0.1:${ports[service]}/metrics`);
+      expect(graphqlPort.status).toBe(404);
+      expect(await graphqlPort.text()).not.toContain('supergraph_');
+    }
   });
 
   it('stops every service on Ctrl-C', async () => {

@@ -109,6 +109,14 @@ describe('loadRouterConfig', () => {
     );
   });
 
+  it("trusts a client's x-request-id only when TRUST_REQUEST_ID=true", () => {
+    expect(loadRouterConfig(required).trustRequestId).toBe(false);
+    expect(loadRouterConfig({ ...required, TRUST_REQUEST_ID: 'true' }).trustRequestId).toBe(true);
+    expect(() => loadRouterConfig({ ...required, TRUST_REQUEST_ID: 'yes' })).toThrow(
+      /TRUST_REQUEST_ID/,
+    );
+  });
+
   it('refuses a CORS_ALLOW_CREDENTIALS that is not true or false', () => {
     expect(() => loadRouterConfig({ ...required, CORS_ALLOW_CREDENTIALS: 'yes' })).toThrow(
       /CORS_ALLOW_CREDENTIALS/,

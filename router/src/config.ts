@@ -97,6 +97,12 @@ const Env = z.object({
   REVOCATION_REFRESH_MS: z.coerce.number().int().min(0).max(600_000).default(5_000),
   // Reverse proxies in front of the router that append to X-Forwarded-For; see identity/clientIp.ts.
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  // Whether a client's x-request-id becomes the request's id in every service's log; only behind
+  // a proxy that sets it. Otherwise any client could make its requests look like another's.
+  TRUST_REQUEST_ID: booleanFlag.default(false),
+  // Whether a client's W3C traceparent continues its trace in the router; a new trace otherwise.
+  // Trusted, a client picks the trace id and the sampling decision of the router's spans.
+  OTEL_TRUST_INCOMING_TRACEPARENT: booleanFlag.default(false),
   IDENTITY_SIGNING_SECRET: identitySigningSecret,
   SUBGRAPH_TIMEOUT_MS: positiveInt(5_000),
   // Trusted documents: see src/operations/trustedDocuments.ts. Defaults depend on NODE_ENV.
@@ -153,13 +159,22 @@ const Env = z.object({
   AUTHORIZATION_LOG: booleanFlag.default(true),
 });
 
+/**
+ * Every variable the router reads. The parser ignores any other, so a deployment that
+ * sets one has a typo: the Helm chart's test checks every name it gives the pods against this.
+ */
+export const ROUTER_ENV_NAMES: readonly string[] = Object.freeze(Object.keys(Env.shape));
+
 export interface RouterConfig {
   readonly production: boolean;
   readonly logLevel: LogLevel;
   readonly host: string;
   /** How long requests in flight at SIGTERM may take to finish. */
   readonly shutdownGraceMs: number;
+  readonly shutdownDelayMs: number;
   readonly port: number;
+  /** Where `/metrics` is served (on `host`); undefined: nowhere. */
+  readonly metricsPort: number | undefined;
   readonly supergraphPath: string;
   /** Routing URLs by subgraph name that replace the ones in the supergraph. */
   readonly subgraphUrls: Readonly<Record<string, string>>;
@@ -189,6 +204,10 @@ export interface RouterConfig {
    * X-Forwarded-For. 0: the caller's address is the socket's peer, and the header is ignored.
    */
   readonly trustedProxyHops: number;
+  /** Whether a request's own `x-request-id` becomes its id; a new one otherwise. */
+  readonly trustRequestId: boolean;
+  /** Whether a request's own `traceparent` is continued; a new trace for each request otherwise. */
+  readonly trustIncomingTraceparent: boolean;
   readonly identity: { readonly secret: string };
   readonly subgraphTimeoutMs: number;
   readonly maxBodyBytes: number;
@@ -243,6 +262,8 @@ export function loadRouterConfig(
       refreshMs: env.REVOCATION_REFRESH_MS,
     },
     trustedProxyHops: env.TRUSTED_PROXY_HOPS,
+    trustRequestId: env.TRUST_REQUEST_ID,
+    trustIncomingTraceparent: env.OTEL_TRUST_INCOMING_TRACEPARENT,
     identity: { secret: env.IDENTITY_SIGNING_SECRET },
     subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
     maxBodyBytes: env.MAX_BODY_BYTES,

@@ -1,8 +1,11 @@
-import { createLogger, runService } from '@supergraph/service-kit';
+import { createLogger, runService, serveMetrics } from '@supergraph/service-kit';
 import { loadRouterConfig } from './config.js';
 import { createRouter } from './server.js';
+import { startRouterTracing } from './tracing.js';
 
 await runService(async (runtime) => {
+  // First, so that the router's first request is already traced when tracing is on.
+  const tracing = startRouterTracing(process.env);
   const config = loadRouterConfig();
   const logger = createLogger('router', config.logLevel);
   const router = await createRouter({ config, logger });
@@ -11,6 +14,21 @@ await runService(async (runtime) => {
     port: config.port,
     readiness: router.readiness,
   });
+  // On a port of its own, never the public one; only where METRICS_PORT says.
+  const metrics =
+    config.metricsPort === undefined
+      ? undefined
+      : await serveMetrics(router.registry, { host: config.host, port: config.metricsPort });
+  if (metrics) logger.info(`router metrics at ${metrics.url}`);
   logger.info(`router ready at ${server.url}`, { sandbox: !config.production });
-  return { logger, shutdownGraceMs: config.shutdownGraceMs, stop: () => router.stop() };
+  return {
+    logger,
+    shutdownGraceMs: config.shutdownGraceMs,
+    shutdownDelayMs: config.shutdownDelayMs,
+    stop: async () => {
+      await router.stop();
+      await metrics?.close();
+      await tracing.shutdown();
+    },
+  };
 });

@@ -7,9 +7,14 @@ import { REVOCATIONS_PATH } from '@supergraph/identity';
 import {
   createFormatError,
   createGraphQLRequestListener,
+  createMetricsRegistry,
+  createTracingPlugin,
   ErrorCode,
   type Logger,
   type ReadinessCheck,
+  type Registry,
+  setRequestUserId,
+  traceRequests,
 } from '@supergraph/service-kit';
 import { createAccessTokenVerifier } from './auth/accessTokens.js';
 import { createRevocationCheck } from './auth/revocations.js';
@@ -19,6 +24,7 @@ import type { RouterContext } from './context.js';
 import { createCorsHook } from './cors.js';
 import { clientIpOf } from './identity/clientIp.js';
 import { SignedIdentityDataSource } from './identity/SignedIdentityDataSource.js';
+import { createRouterMetrics } from './metrics.js';
 import { checkOperationLimits } from './operations/limits.js';
 import { operationsOf } from './operations/requestOperations.js';
 import { loadTrustedDocuments } from './operations/trustedDocuments.js';
@@ -27,12 +33,16 @@ import { loadSupergraph } from './supergraph.js';
 export interface RouterOptions {
   config: Omit<RouterConfig, 'logLevel' | 'host' | 'port'>;
   logger: Logger;
+  /** Where the router's metrics go; a registry of its own (see `Router.registry`) without one. */
+  registry?: Registry;
 }
 
 export interface Router {
   readonly listener: ReturnType<typeof createGraphQLRequestListener<RouterContext>>;
   /** For `/health/ready`: the supergraph is loaded, and the keys and revocation list are held. */
   readonly readiness: ReadinessCheck;
+  /** The router's Prometheus metrics, for `serveMetrics` on METRICS_PORT. */
+  readonly registry: Registry;
   stop(): Promise<void>;
 }
 
@@ -94,7 +104,11 @@ const refuseSubscriptions: ApolloServerPlugin<RouterContext> = {
  * Builds the router without listening: the gateway over the static supergraph, token
  * verification, and the data sources that sign the caller's identity onto subgraph requests.
  */
-export async function createRouter({ config, logger }: RouterOptions): Promise<Router> {
+export async function createRouter({
+  config,
+  logger,
+  registry = createMetricsRegistry(),
+}: RouterOptions): Promise<Router> {
   const supergraph = loadSupergraph(config.supergraphPath);
   logger.debug('supergraph loaded', {
     securityFeatures: supergraph.securityFeatures.map((f) => f.url),
@@ -113,6 +127,7 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     mode: trustedDocuments.mode,
     documents: trustedDocuments.size,
   });
+  const metrics = createRouterMetrics(registry, trustedDocuments.operations);
 
   // The gateway decides in its constructor, from this variable alone, whether to start its
   // "data collection" meter provider: cloud metadata probes (169.254.169.254, 100.100.100.200,
@@ -132,6 +147,7 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
         secret: config.identity.secret,
         timeoutMs: config.subgraphTimeoutMs,
         logger,
+        metrics: metrics.subgraphFetches,
       }),
   });
 
@@ -169,6 +185,8 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     // handlers would stop it and re-raise the signal before in-flight requests finish.
     stopOnTerminationSignals: false,
     plugins: [
+      createTracingPlugin<RouterContext>(),
+      metrics.plugin,
       refuseSubscriptions,
       config.sandbox
         ? ApolloServerPluginLandingPageLocalDefault({
@@ -187,35 +205,47 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
     config.revocations.url === undefined && usersUrl
       ? new URL(REVOCATIONS_PATH, usersUrl).href
       : config.revocations.url;
+  const isRevoked = revocationsUrl
+    ? createRevocationCheck({
+        url: revocationsUrl,
+        secret: config.identity.secret,
+        refreshMs: config.revocations.refreshMs,
+        timeoutMs: config.subgraphTimeoutMs,
+        logger,
+      })
+    : undefined;
+  if (isRevoked) metrics.revocationListAge(() => isRevoked.ageSeconds());
   const verifyAuthorization = createAccessTokenVerifier({
     jwt: config.jwt,
-    isRevoked: revocationsUrl
-      ? createRevocationCheck({
-          url: revocationsUrl,
-          secret: config.identity.secret,
-          refreshMs: config.revocations.refreshMs,
-          timeoutMs: config.subgraphTimeoutMs,
-          logger,
-        })
-      : undefined,
+    isRevoked,
     logger,
+    onRefused: metrics.tokenRefusals,
   });
 
-  const listener = createGraphQLRequestListener<RouterContext>({
+  const graphqlListener = createGraphQLRequestListener<RouterContext>({
     apollo,
     logger,
     maxBodyBytes: config.maxBodyBytes,
     onRequest: createCorsHook(config.cors),
-    context: async (request, parsedBody) => {
+    trustRequestId: config.trustRequestId,
+    context: metrics.countRefusals(async (request, parsedBody) => {
       // Cheap refusals first, before the token is verified or Apollo Server parses anything.
       const operations = operationsOf(request, parsedBody());
+      // A GET without an operation is a browser opening the landing page: not a request to count.
+      metrics.noteOperation(operations[0], request.method === 'GET' && operations.length === 0);
       trustedDocuments.check(operations);
       checkOperationLimits(config.limits, operations, apiSchema);
-      return {
-        identity: await verifyAuthorization(request.headers.get('authorization')),
-        clientIp: clientIpOf(request, config.trustedProxyHops),
-      };
-    },
+      const identity = await verifyAuthorization(request.headers.get('authorization'));
+      // For the request's access log line: who, never with what token.
+      setRequestUserId(identity?.id);
+      return { identity, clientIp: clientIpOf(request, config.trustedProxyHops) };
+    }),
+  });
+  // Counts every request, the ones refused before Apollo Server runs (413, 401, limits) too.
+  // Outermost, so that everything the request does, its refusals too, is in its span.
+  const listener = traceRequests(metrics.instrument(graphqlListener), {
+    service: 'router',
+    continueIncomingTrace: config.trustIncomingTraceparent,
   });
 
   // Fetched now, so that the router is ready, and its first callers quick, as soon as it can be.
@@ -230,6 +260,7 @@ export async function createRouter({ config, logger }: RouterOptions): Promise<R
       };
       return { ready: Object.values(checks).every((check) => check === true), checks };
     },
+    registry,
     stop: () => apollo.stop(),
   };
 }

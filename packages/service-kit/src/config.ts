@@ -48,6 +48,14 @@ export const serviceEnv = {
   // How long requests in flight at SIGTERM may take to finish. Keep it below the orchestrator's
   // grace (Kubernetes' terminationGracePeriodSeconds, Compose's stop_grace_period, 30 s and 10 s).
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
+  // How long after SIGTERM an instance still takes new connections while its readiness already
+  // says it is leaving: at least the interval at which a load balancer in front polls
+  // /health/ready, so that it stops sending before anything is refused. Kubernetes' preStop
+  // sleep does the same (the chart's); 0 there.
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+  // Prometheus metrics on a port of their own, never the public GraphQL one. No default: a
+  // service exposes them only where someone decided to (npm start sets 9090-9092).
+  METRICS_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
 };
 
 /** `IDENTITY_SIGNING_SECRET`: the router-to-subgraph HMAC secret, shared by all three services. */
@@ -64,11 +72,16 @@ export function serviceSettings(env: {
   LOG_LEVEL: LogLevel;
   HOST: string;
   SHUTDOWN_GRACE_MS: number;
+  SHUTDOWN_DELAY_MS: number;
+  METRICS_PORT?: number | undefined;
 }) {
   return {
     production: env.NODE_ENV === 'production',
     logLevel: env.LOG_LEVEL,
     host: env.HOST,
     shutdownGraceMs: env.SHUTDOWN_GRACE_MS,
+    shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
+    /** Where `/metrics` is served (on `host`); undefined: nowhere. */
+    metricsPort: env.METRICS_PORT,
   };
 }

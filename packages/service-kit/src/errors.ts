@@ -131,8 +131,9 @@ export function createFormatError(
     }
     const cause = unwrapResolverError(error);
     if (isDatabaseUnavailable(cause)) {
-      // An outage, not a bug: one line without a stack, and a code that tells clients to retry.
-      logger.warn('database unavailable', {
+      // An outage, not a bug: one error line without a stack (the operator must act, and every
+      // request fails the same way), and a code that tells clients to retry.
+      logger.error('database unavailable', {
         path: formatted.path,
         error: cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause),
       });

@@ -7,6 +7,12 @@ import {
 } from '@apollo/server';
 import { ErrorCode, HttpError } from './errors.js';
 import { describeError, type Logger } from './logger.js';
+import {
+  currentRequestContext,
+  REQUEST_ID_HEADER,
+  requestIdOf,
+  withRequestContext,
+} from './requestContext.js';
 
 /** An HTTP request as the services see it: headers, and the body as the exact bytes received. */
 export interface RawRequest {
@@ -52,7 +58,16 @@ export interface GraphQLRequestListenerOptions<TContext extends BaseContext> {
    * itself (and return true), or throw an `HttpError`. The router's CORS (router/src/cors.ts).
    */
   onRequest?: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /**
+   * Whether a request's own `x-request-id` (well formed, sent once) becomes its id. Otherwise each
+   * request gets a new one. The router trusts a client's only when TRUST_REQUEST_ID says so; a
+   * subgraph takes the router's.
+   */
+  trustRequestId?: boolean;
 }
+
+/** The longest operation name an access log line keeps: a client chooses it. */
+const MAX_LOGGED_OPERATION_NAME = 100;
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
 
@@ -68,7 +83,11 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
   // The health routes are the HTTP server's (httpServer.ts): they answer before this listener exists.
   const routes: Readonly<Record<string, RouteHandler>> = options.routes ?? {};
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    seen: { parsed?: { value: unknown } },
+  ): Promise<void> {
     if (options.onRequest?.(req, res)) return;
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
@@ -107,8 +126,7 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
     }
 
     // Parsed on first use, so a subgraph's signature gate refuses a request before parsing it.
-    let parsed: { value: unknown } | undefined;
-    const parsedBody = () => (parsed ??= { value: parseBody(request) }).value;
+    const parsedBody = () => (seen.parsed ??= { value: parseBody(request) }).value;
     const contextValue = await options.context(request, parsedBody);
     const response = await options.apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: {
@@ -123,9 +141,50 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
   }
 
   return (req, res) => {
-    handle(req, res).catch((error: unknown) => {
+    const requestId = requestIdOf(
+      req.headersDistinct[REQUEST_ID_HEADER],
+      options.trustRequestId ?? false,
+    );
+    res.setHeader(REQUEST_ID_HEADER, requestId);
+    withRequestContext(requestId, () => {
+      const context = currentRequestContext();
+      const startedAt = performance.now();
+      const seen: { parsed?: { value: unknown } } = {};
+      // One line per request, when it is over: what an operator greps for first. The body is
+      // read only if the request got that far, never for the log's sake.
+      res.once('close', () => {
+        const operationName = operationNameOf(seen.parsed?.value, req.url);
+        options.logger.info('request', {
+          requestId,
+          method: req.method,
+          path: (req.url ?? '/').split('?', 1)[0],
+          status: res.statusCode,
+          durationMs: Math.round((performance.now() - startedAt) * 10) / 10,
+          ...(operationName === undefined ? {} : { operationName }),
+          ...(context?.userId === undefined ? {} : { userId: context.userId }),
+          ...(res.writableFinished ? {} : { aborted: true }),
+        });
+      });
+      serve(req, res, seen);
+    });
+  };
+
+  function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    seen: { parsed?: { value: unknown } },
+  ): void {
+    handle(req, res, seen).catch((error: unknown) => {
       if (error instanceof HttpError) {
-        if (error.status >= 500) options.logger.error('request failed', describeError(error));
+        // A 5xx here is an outage (keys, revocations, the database) whose cause was logged where
+        // it was met: one line per request, without a stack that would be the same each time.
+        if (error.status >= 500) {
+          options.logger.error('request failed', {
+            status: error.status,
+            code: error.code,
+            error: error.message,
+          });
+        }
         send(res, {
           status: error.status,
           headers: { ...JSON_HEADERS, ...error.headers },
@@ -150,7 +209,33 @@ export function createGraphQLRequestListener<TContext extends BaseContext>(
       );
       send(res, { status: 500, headers: JSON_HEADERS, body: internal.toBody() });
     });
-  };
+  }
+}
+
+/**
+ * The operation's name for the access log, cut to MAX_LOGGED_OPERATION_NAME characters: the
+ * `operationName` sent (body or query string), else the name in the document's first
+ * definition. Nothing else of the request is read: variables hold passwords and tokens.
+ */
+function operationNameOf(body: unknown, url: string | undefined): string | undefined {
+  let name: unknown;
+  let query: unknown;
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    name = 'operationName' in body ? body.operationName : undefined;
+    query = 'query' in body ? body.query : undefined;
+  } else if (body === undefined && url) {
+    const search = new URL(url, 'http://localhost').searchParams;
+    name = search.get('operationName');
+    query = search.get('query');
+  }
+  if ((typeof name !== 'string' || name === '') && typeof query === 'string') {
+    name = /^(?:\s|#[^\n]*\n)*(?:query|mutation|subscription)\s+([_A-Za-z]\w*)/.exec(
+      query.slice(0, 2_000),
+    )?.[1];
+  }
+  return typeof name === 'string' && name !== ''
+    ? name.slice(0, MAX_LOGGED_OPERATION_NAME)
+    : undefined;
 }
 
 function toHeaderMap(req: IncomingMessage): HeaderMap {

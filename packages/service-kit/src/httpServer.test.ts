@@ -84,6 +84,40 @@ describe('listen', () => {
     expect(pending).toHaveLength(0);
   });
 
+  it('keeps serving new connections for the delay while readiness already says it is leaving', async () => {
+    const server = await listen((_req, res) => res.end('served'), { host: '127.0.0.1', port: 0 });
+    const closing = server.close(5_000, 300);
+    const ready = await fetch(`http://127.0.0.1:${server.port}/health/ready`);
+    expect(ready.status).toBe(503);
+    // A load balancer that has not polled yet still sends here: the request is served.
+    const answer = await fetch(`http://127.0.0.1:${server.port}/graphql`, { method: 'POST' });
+    expect(answer.status).toBe(200);
+    expect(await answer.text()).toBe('served');
+    await closing;
+  });
+
+  it('serves a request that reached an accepted socket after the drain began, then lets it go', async () => {
+    const server = await listen((_req, res) => res.end('served'), { host: '127.0.0.1', port: 0 });
+    const text = await new Promise<string>((resolve, reject) => {
+      // Accepted before the drain, its request sent after: refusing it would leave the client
+      // not knowing whether it ran.
+      const socket = connect(server.port, '127.0.0.1', () => {
+        void server.close(5_000);
+        setTimeout(
+          () => socket.write('POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\n\r\n'),
+          50,
+        );
+      });
+      let received = '';
+      socket.on('data', (chunk) => (received += chunk.toString()));
+      socket.on('close', () => resolve(received));
+      socket.on('error', reject);
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 200/);
+    expect(text).toMatch(/connection: close/i);
+    expect(text).toContain('served');
+  });
+
   it('cuts requests still running when the grace ends', async () => {
     const server = await listen(() => {}, { host: '127.0.0.1', port: 0 });
     const received = exchange(

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { ErrorCode, HttpError } from './errors.js';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -31,12 +32,14 @@ export interface RunningHttpServer {
    */
   serve(listener: RequestListener, readiness?: ReadinessCheck): void;
   /**
-   * Drains: readiness turns false at once, no connection is accepted any more, requests already
-   * running finish (up to `graceMs`, then their sockets are cut), a request that arrives on a
-   * kept-alive socket meanwhile gets 503 `SERVICE_UNAVAILABLE` and `Connection: close`, and idle
-   * sockets are closed. Resolves when no connection is left.
+   * Drains, in two steps. First readiness turns false while everything else goes on as before
+   * for `delayMs`, so that a load balancer that polls `/health/ready` stops sending here before
+   * anything is refused. Then no connection is accepted any more, requests already running
+   * finish (up to `graceMs`, then their sockets are cut), a request that arrives on a socket
+   * already accepted is still served, with `Connection: close`, and idle sockets are closed.
+   * Resolves when no connection is left.
    */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs?: number, delayMs?: number): Promise<void>;
 }
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
@@ -60,18 +63,28 @@ export async function listen(
 ): Promise<RunningHttpServer> {
   let current = listener;
   let check = readiness;
+  /** A drain has begun: readiness says so. */
+  let leaving = false;
+  /** The listener is closed: every response lets its socket go. */
   let draining = false;
   const active = new Set<ServerResponse>();
+  /** Requests running on each socket. */
+  const running = new WeakMap<Socket, number>();
 
   const server = createServer((req, res) => {
-    // Past this point a drain has begun: say so, and let the socket go after this response.
+    // Past this point a drain has begun: let the socket go after this response.
     if (draining) res.setHeader('connection', 'close');
     const path = (req.url ?? '/').split('?', 1)[0];
     if (path === '/health/live' || path === '/health') {
       return sendJson(res, 200, '{"status":"ok"}');
     }
     if (path === '/health/ready') return void answerReadiness(res);
-    if (draining) {
+    // A request that reached an accepted socket, even during a drain, was sent to this
+    // instance: refusing it (or cutting it) would leave the client not knowing whether it ran.
+    // New sockets are no longer accepted, and each one still open closes after its response.
+    // Only a request pipelined behind one still running is not run: its socket closes after
+    // that one's response, so its own answer could never be delivered.
+    if (draining && (running.get(req.socket) ?? 0) > 0) {
       return refuse(
         res,
         'This instance is shutting down. Retry the request: another one takes it.',
@@ -79,8 +92,10 @@ export async function listen(
     }
     if (!current) return refuse(res, 'This service is starting. Retry the request shortly.');
     active.add(res);
+    running.set(req.socket, (running.get(req.socket) ?? 0) + 1);
     res.once('close', () => {
       active.delete(res);
+      running.set(req.socket, (running.get(req.socket) ?? 1) - 1);
       // A kept-alive socket whose last response ends during a drain has nothing left to do.
       if (draining) server.closeIdleConnections();
     });
@@ -95,7 +110,7 @@ export async function listen(
   server.headersTimeout = 10_000;
 
   async function answerReadiness(res: ServerResponse): Promise<void> {
-    const report: Readiness = draining
+    const report: Readiness = leaving
       ? { ready: false, checks: { server: 'shutting down' } }
       : !current
         ? { ready: false, checks: { server: 'starting' } }
@@ -130,19 +145,23 @@ export async function listen(
       current = next;
       check = nextReadiness ?? check;
     },
-    close: (graceMs = 10_000) =>
-      (closed ??= new Promise<void>((resolve) => {
-        draining = true;
-        // Responses not yet started close their socket when they end.
-        for (const res of active) if (!res.headersSent) res.setHeader('connection', 'close');
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
+    close: (graceMs = 10_000, delayMs = 0) =>
+      (closed ??= (async () => {
+        leaving = true;
+        if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
+        await new Promise<void>((resolve) => {
+          draining = true;
+          // Responses not yet started close their socket when they end.
+          for (const res of active) if (!res.headersSent) res.setHeader('connection', 'close');
+          const force = setTimeout(() => server.closeAllConnections(), graceMs);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          server.closeIdleConnections();
         });
-        server.closeIdleConnections();
-      })),
+      })()),
   };
 }
 

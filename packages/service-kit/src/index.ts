@@ -1,4 +1,21 @@
-export { createLogger, describeError, LOG_LEVELS, type Logger, type LogLevel } from './logger.js';
+export {
+  createLogger,
+  describeError,
+  LOG_LEVELS,
+  REDACTED_FIELDS,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+} from './logger.js';
+export {
+  currentRequestContext,
+  isRequestId,
+  REQUEST_ID_HEADER,
+  requestIdOf,
+  setRequestUserId,
+  withRequestContext,
+  type RequestContext,
+} from './requestContext.js';
 export {
   ErrorCode,
   HttpError,
@@ -36,7 +53,9 @@ export {
 } from './config.js';
 export {
   createMongoClient,
+  deleteInBatches,
   ensureIndexes,
+  SWEEP_BATCH_SIZE,
   isDatabaseUnavailable,
   mongoReadiness,
   isDuplicateKeyError,
@@ -44,8 +63,30 @@ export {
   isObjectIdHex,
 } from './mongo.js';
 export {
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  createMetricsRegistry,
+  instrumentMongoClient,
+  METRICS_PATH,
+  REQUEST_DURATION_BUCKETS,
+  serveMetrics,
+  type RunningMetricsServer,
+} from './metrics.js';
+export {
   retryUntilDone,
   runService,
   type RunningService,
   type ServiceRuntime,
 } from './lifecycle.js';
+export {
+  createTracingPlugin,
+  injectTraceContext,
+  startTracing,
+  traceMongoCommands,
+  traceRequests,
+  type TraceRequestsOptions,
+  type Tracing,
+  type TracingOptions,
+} from './tracing.js';

@@ -22,6 +22,8 @@ export interface RunningService {
   readonly logger: Logger;
   /** How long in-flight requests may take to finish after SIGTERM. */
   readonly shutdownGraceMs: number;
+  /** How long after SIGTERM new connections are still taken, readiness already false. */
+  readonly shutdownDelayMs?: number;
   /** Releases what the service holds (Apollo Server, MongoDB) once its requests are done. */
   stop(): Promise<void>;
 }
@@ -55,10 +57,10 @@ export async function runService(
       );
       process.exit(0);
     }
-    const { logger, shutdownGraceMs } = running;
-    logger.info('draining', { signal, graceMs: shutdownGraceMs });
+    const { logger, shutdownGraceMs, shutdownDelayMs = 0 } = running;
+    logger.info('draining', { signal, graceMs: shutdownGraceMs, delayMs: shutdownDelayMs });
     try {
-      await Promise.all(servers.map((server) => server.close(shutdownGraceMs)));
+      await Promise.all(servers.map((server) => server.close(shutdownGraceMs, shutdownDelayMs)));
       await running.stop();
       logger.info('stopped');
       process.exit(0);

@@ -30,6 +30,9 @@ export interface SubgraphSettings {
   readonly mongodbUri: string;
   readonly mongodbTimeoutMs: number;
   readonly shutdownGraceMs: number;
+  readonly shutdownDelayMs: number;
+  /** Where `/metrics` is served (on `host`); undefined: nowhere. */
+  readonly metricsPort: number | undefined;
   /** How this subgraph checks the router's signature. */
   readonly identity: { readonly secret: string; readonly maxSkewSeconds: number };
   readonly maxBodyBytes: number;
@@ -41,6 +44,8 @@ export function subgraphSettings(env: {
   LOG_LEVEL: LogLevel;
   HOST: string;
   SHUTDOWN_GRACE_MS: number;
+  SHUTDOWN_DELAY_MS: number;
+  METRICS_PORT?: number | undefined;
   MONGODB_URI: string;
   MONGODB_TIMEOUT_MS: number;
   IDENTITY_SIGNING_SECRET: string;

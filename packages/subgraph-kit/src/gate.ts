@@ -6,6 +6,7 @@ import {
   isDatabaseUnavailable,
   type Logger,
   type RawRequest,
+  setRequestUserId,
 } from '@supergraph/service-kit';
 import type { RequestIdStore } from './requestIds.js';
 
@@ -49,7 +50,7 @@ export function createIdentityGate(
   const refuse = (request: RawRequest, reason: string, requestId?: string) => {
     options.logger.warn('refused a request without a valid router signature', {
       reason,
-      ...(requestId === undefined ? {} : { requestId }),
+      ...(requestId === undefined ? {} : { signedRequestId: requestId }),
       remoteAddress: request.remoteAddress,
     });
     return new HttpError(
@@ -87,6 +88,7 @@ export function createIdentityGate(
       );
     }
     if (!first) throw refuse(request, 'replayed', result.requestId);
+    setRequestUserId(result.identity?.id);
     return { identity: result.identity, clientIp: result.clientIp ?? null };
   };
 }

@@ -5,11 +5,13 @@ import type { GraphQLSchema } from 'graphql';
 import {
   createFormatError,
   createGraphQLRequestListener,
+  createTracingPlugin,
   describeError,
   isDatabaseUnavailable,
   type Logger,
   type RawRequest,
   type RouteHandler,
+  traceRequests,
 } from '@supergraph/service-kit';
 import { applyAuthorization, type AuthorizationContext, type Policy } from './authorization.js';
 import { createIdentityGate, type VerifiedRequest } from './gate.js';
@@ -62,7 +64,12 @@ export async function createSubgraphServer<TContext extends AuthorizationContext
   const apollo = new ApolloServer<TContext>({
     schema: applyAuthorization(options.schema, { policies: options.policies }),
     logger,
-    plugins: [ApolloServerPluginInlineTraceDisabled(), ApolloServerPluginLandingPageDisabled()],
+    plugins: [
+      ApolloServerPluginInlineTraceDisabled(),
+      ApolloServerPluginLandingPageDisabled(),
+      // One span per operation, in the router's trace (see `traceRequests` below).
+      createTracingPlugin<TContext>({ subgraph: options.name }),
+    ],
     includeStacktraceInErrorResponses: false,
     formatError: createFormatError(logger),
     // Subgraphs only see the router's requests; the router refuses batches itself.
@@ -104,6 +111,8 @@ export async function createSubgraphServer<TContext extends AuthorizationContext
     apollo,
     logger,
     maxBodyBytes: options.maxBodyBytes,
+    // The router's id for the request, so that one id finds its lines here and in the router.
+    trustRequestId: true,
     context: async (request) => {
       const verified = await gate(request);
       return options.context(
@@ -115,7 +124,8 @@ export async function createSubgraphServer<TContext extends AuthorizationContext
     routes: options.routes ?? {},
   });
   return {
-    listener,
+    // The router's traceparent is continued: the subgraph's spans go under its fetch.
+    listener: traceRequests(listener, { service: options.name, continueIncomingTrace: true }),
     async stop() {
       clearInterval(sweep);
       // Before the caller closes the MongoClient under it.

@@ -2,6 +2,7 @@ import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
 import { createIdentity, isRole, parseScopes, type Identity } from '@supergraph/identity';
 import { ErrorCode, HttpError, describeError, type Logger } from '@supergraph/service-kit';
 import type { RouterConfig } from '../config.js';
+import type { TokenRefusalReason } from '../metrics.js';
 import type { RevocationCheck } from './revocations.js';
 
 /**
@@ -35,6 +36,8 @@ export interface AccessTokenVerifierOptions {
   /** Asked about every token that passes the other checks; absent when nothing is revoked. */
   isRevoked?: RevocationCheck | undefined;
   logger: Logger;
+  /** Told of every token refused, and why (the router's `supergraph_router_token_refusals_total`). */
+  onRefused?: (reason: TokenRefusalReason) => void;
 }
 
 /**
@@ -54,6 +57,7 @@ export function createAccessTokenVerifier({
   jwt,
   isRevoked,
   logger,
+  onRefused = () => {},
 }: AccessTokenVerifierOptions): VerifyAuthorization {
   // Cached, and refetched when a token names an unknown `kid`: that is how key rotation works.
   // jose refetches for an unknown kid only once `cooldownDuration` (30 s by default) has passed
@@ -79,6 +83,7 @@ export function createAccessTokenVerifier({
     if (authorizationHeader === undefined || authorizationHeader.trim() === '') return null;
     const match = /^Bearer +([A-Za-z0-9\-_.]+)\s*$/i.exec(authorizationHeader);
     if (!match?.[1]) {
+      onRefused('invalid');
       throw refuse('The Authorization header must be "Bearer <access token>".', 'malformed-header');
     }
 
@@ -98,12 +103,14 @@ export function createAccessTokenVerifier({
     } catch (error) {
       if (error instanceof errors.JOSEError && TOKEN_FAULTS.has(error.code)) {
         logger.info('refused an access token', { reason: error.code });
+        onRefused(error instanceof errors.JWTExpired ? 'expired' : 'invalid');
         throw error instanceof errors.JWTExpired
           ? refuse('Your access token has expired. Log in again.', 'expired')
           : refuse('Your access token is invalid. Log in again.', 'invalid');
       }
       // The key set could not be fetched or parsed: our problem, not the caller's.
       logger.error('could not verify an access token', describeError(error));
+      onRefused('jwks_unavailable');
       throw new HttpError(
         503,
         ErrorCode.SERVICE_UNAVAILABLE,
@@ -124,6 +131,7 @@ export function createAccessTokenVerifier({
       (gen !== undefined && !Number.isInteger(gen))
     ) {
       logger.info('refused an access token', { reason: 'bad-claims' });
+      onRefused('invalid');
       throw refuse('Your access token is invalid. Log in again.', 'invalid');
     }
     // Only a token that names its session can have been revoked; one from an identity provider
@@ -131,9 +139,16 @@ export function createAccessTokenVerifier({
     if (
       isRevoked &&
       sid !== undefined &&
-      (await isRevoked({ sid, gen: typeof gen === 'number' ? gen : undefined }))
+      (await isRevoked({ sid, gen: typeof gen === 'number' ? gen : undefined }).catch(
+        (error: unknown) => {
+          // No copy of the list at all (503): the token cannot be checked, as without the JWKS.
+          onRefused('revocations_unavailable');
+          throw error;
+        },
+      ))
     ) {
       logger.info('refused an access token', { reason: 'revoked' });
+      onRefused('revoked');
       throw refuse(
         'Your access token was revoked: you logged out, or your password or role changed. Refresh it, or log in again.',
         'revoked',

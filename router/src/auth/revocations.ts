@@ -34,6 +34,8 @@ export interface RevocationCheck {
   (token: RevocableToken): Promise<boolean>;
   /** For readiness: true once the router holds a copy of the list, else what is wrong. */
   ready(): Promise<true | string>;
+  /** Seconds since the copy was last fetched whole; Infinity before the first time. */
+  ageSeconds(): number;
 }
 
 /**
@@ -64,6 +66,8 @@ export function createRevocationCheck(options: {
   /** Where the next fetch starts: only what was revoked since the last one is fetched. */
   let cursor: string | undefined;
   let nextFetchAt = 0;
+  /** When the last fetch that completed the copy began. */
+  let fetchedAt: number | undefined;
   let fetching: Promise<RevocationIndex | undefined> | undefined;
 
   async function fetchPage(since: string | undefined): Promise<RevocationList> {
@@ -112,6 +116,7 @@ export function createRevocationCheck(options: {
       copy = into;
       building = undefined;
       cursor = since;
+      fetchedAt = startedAt;
       nextFetchAt = startedAt + refreshMs;
     } catch (error) {
       logger.error('could not fetch the revocation list; going on with the last copy', {
@@ -149,5 +154,7 @@ export function createRevocationCheck(options: {
         () => true as const,
         () => undefined,
       )) ?? 'the revocation list has not been fetched yet',
+    ageSeconds: () =>
+      fetchedAt === undefined ? Number.POSITIVE_INFINITY : (Date.now() - fetchedAt) / 1000,
   });
 }

@@ -15,8 +15,16 @@ import {
   type SelectionNode,
 } from 'graphql';
 import { IDENTITY_HEADERS, signRequest } from '@supergraph/identity';
-import { describeError, ErrorCode, type Logger } from '@supergraph/service-kit';
+import {
+  currentRequestContext,
+  describeError,
+  ErrorCode,
+  injectTraceContext,
+  REQUEST_ID_HEADER,
+  type Logger,
+} from '@supergraph/service-kit';
 import type { RouterContext } from '../context.js';
+import type { SubgraphFetchMetrics } from '../metrics.js';
 
 export interface SignedIdentityDataSourceOptions {
   /** The subgraph's name in the supergraph (`users`); it is signed as the audience. */
@@ -25,6 +33,8 @@ export interface SignedIdentityDataSourceOptions {
   secret: string;
   timeoutMs: number;
   logger: Logger;
+  /** Counts each fetch for an operation by outcome, with its latency. */
+  metrics?: SubgraphFetchMetrics;
 }
 
 /**
@@ -43,17 +53,24 @@ export interface SignedIdentityDataSourceOptions {
 export class SignedIdentityDataSource extends RemoteGraphQLDataSource<RouterContext> {
   private readonly subgraphName: string;
   private readonly logger: Logger;
+  private readonly metrics: SubgraphFetchMetrics | undefined;
 
   constructor(options: SignedIdentityDataSourceOptions) {
     super({ url: options.url, fetcher: createSigningFetcher(options) });
     this.subgraphName = options.name;
     this.logger = options.logger;
+    this.metrics = options.metrics;
   }
 
   override willSendRequest(options: GraphQLDataSourceProcessOptions<RouterContext>): void {
     const headers = options.request.http?.headers;
     if (!headers) return;
     for (const name of Object.values(IDENTITY_HEADERS)) headers.delete(name);
+    // The id of the client's request, so that the subgraphs' log lines carry it too. It is not
+    // signed: it decides nothing, and a subgraph only checks its format.
+    const requestId = currentRequestContext()?.requestId;
+    if (requestId) headers.set(REQUEST_ID_HEADER, requestId);
+    else headers.delete(REQUEST_ID_HEADER);
     // Only an incoming operation carries the caller's context; health checks and schema loads
     // go out as the router itself, which is to say anonymous.
     if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return;
@@ -77,10 +94,18 @@ export class SignedIdentityDataSource extends RemoteGraphQLDataSource<RouterCont
   override async process(
     options: GraphQLDataSourceProcessOptions<RouterContext>,
   ): Promise<GatewayGraphQLResponse> {
+    const startedAt = performance.now();
+    const observe = (outcome: string) => {
+      if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return;
+      this.metrics?.observe(this.subgraphName, outcome, (performance.now() - startedAt) / 1000);
+    };
     try {
-      return await super.process(options);
+      const response = await super.process(options);
+      observe('success');
+      return response;
     } catch (error) {
       if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) throw error;
+      observe(fetchOutcome(error));
       // One line per failed request with its real cause, and no stack: during an outage every
       // request fails the same way, and a stack each would bury the log.
       this.logger.error('subgraph request failed', {
@@ -100,10 +125,32 @@ export class SignedIdentityDataSource extends RemoteGraphQLDataSource<RouterCont
   /** Turns a non-2xx answer into the error `process` logs; it never reaches a client as is. */
   override async errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
     const body = await response.text().catch(() => '');
-    return new GraphQLError(
+    return new SubgraphHttpError(
       `Subgraph "${this.subgraphName}" answered HTTP ${response.status}: ${body.slice(0, 500)}`,
+      response.status,
     );
   }
+}
+
+/** A subgraph's non-2xx answer, with its status for the fetch metrics. */
+class SubgraphHttpError extends GraphQLError {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The outcome label of a failed subgraph fetch: `http_<status>` for an answer that was not 2xx,
+ * `timeout` when SUBGRAPH_TIMEOUT_MS ran out, else `error` (refused, reset, unreadable).
+ */
+function fetchOutcome(error: unknown): string {
+  if (error instanceof SubgraphHttpError) return `http_${error.status}`;
+  const isTimeout = (value: unknown) => value instanceof Error && value.name === 'TimeoutError';
+  if (isTimeout(error) || (error instanceof Error && isTimeout(error.cause))) return 'timeout';
+  return 'error';
 }
 
 /**
@@ -187,6 +234,9 @@ function createSigningFetcher({
         body,
       }),
     );
+    // After signing, and never signed: the trace context decides nothing in the subgraph, so
+    // tracing (on, off, a collector's sampling) can neither weaken nor break the signature.
+    injectTraceContext(headers);
     return fetch(url, {
       method: init.method ?? 'POST',
       headers,

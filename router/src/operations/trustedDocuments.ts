@@ -3,6 +3,11 @@ import { readFileSync } from 'node:fs';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { z } from 'zod';
 import { ConfigError, ErrorCode, HttpError } from '@supergraph/service-kit';
+import {
+  operationsOfDocument,
+  type KnownOperation,
+  type TrustedOperationNames,
+} from '../metrics.js';
 import type { RequestOperation } from './requestOperations.js';
 
 /**
@@ -34,6 +39,8 @@ export interface TrustedDocuments {
   readonly cache: KeyValueCache<string>;
   /** Refuses, with a 400 a client can act on, a request that the mode does not allow. */
   check(operations: readonly RequestOperation[]): void;
+  /** The manifest's operation names: the only ones the router's metrics use as labels. */
+  readonly operations: TrustedOperationNames;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -50,10 +57,19 @@ export function loadTrustedDocuments(
     delete: async () => true,
   };
 
+  const byHash = new Map<string, KnownOperation>();
+  const names = new Set<string>();
+  for (const [hash, document] of documents) {
+    const defined = operationsOfDocument(document);
+    for (const { name } of defined) if (name) names.add(name);
+    if (defined.length === 1 && defined[0]) byHash.set(hash, defined[0]);
+  }
+
   return {
     mode,
     size: documents.size,
     cache,
+    operations: { names, byHash: (hash) => byHash.get(hash) },
     check(operations) {
       if (mode === 'off') return;
       for (const operation of operations) {

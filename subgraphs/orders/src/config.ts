@@ -8,6 +8,12 @@ const Env = z.object({
   ORDERS_DB: z.string().default('orders'),
 });
 
+/**
+ * Every variable the orders subgraph reads. The parser ignores any other, so a deployment that
+ * sets one has a typo: the Helm chart's test checks every name it gives the pods against this.
+ */
+export const ORDERS_ENV_NAMES: readonly string[] = Object.freeze(Object.keys(Env.shape));
+
 export interface OrdersConfig extends SubgraphSettings {
   readonly port: number;
   readonly database: string;

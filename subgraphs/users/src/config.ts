@@ -63,6 +63,12 @@ const Env = z
     }
   });
 
+/**
+ * Every variable the users subgraph reads. The parser ignores any other, so a deployment that
+ * sets one has a typo: the Helm chart's test checks every name it gives the pods against this.
+ */
+export const USERS_ENV_NAMES: readonly string[] = Object.freeze(Object.keys(Env.shape));
+
 export interface UsersConfig extends SubgraphSettings {
   readonly port: number;
   readonly database: string;

@@ -5,6 +5,7 @@ import type { LoginThrottle } from './auth/loginThrottle.js';
 import type { PasswordHasher } from './auth/passwords.js';
 import type { Sessions } from './auth/sessions.js';
 import type { UserRecord, UserRepository } from './db/users.js';
+import type { UsersMetrics } from './metrics.js';
 
 /** The per-request context of the users subgraph. Loaders are per request, so nothing is cached across callers. */
 export interface UsersContext extends AuthorizationContext {
@@ -17,4 +18,5 @@ export interface UsersContext extends AuthorizationContext {
   readonly deviceTokens: DeviceTokens;
   /** The caller's address, as the router signed it; null when it sent none. */
   readonly clientIp: string | null;
+  readonly metrics: UsersMetrics;
 }

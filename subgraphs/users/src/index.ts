@@ -1,9 +1,12 @@
 import {
   createLogger,
+  createMetricsRegistry,
   createMongoClient,
   mongoReadiness,
   retryUntilDone,
   runService,
+  serveMetrics,
+  startTracing,
 } from '@supergraph/service-kit';
 import { loadSigningKeys } from './auth/keys.js';
 import { loadUsersConfig } from './config.js';
@@ -11,6 +14,8 @@ import { seedUsers } from './db/seed.js';
 import { createUsersSubgraph } from './server.js';
 
 await runService(async (runtime) => {
+  // First, so that the first request is already traced when tracing is on.
+  const tracing = startTracing({ service: 'users', env: process.env });
   const config = loadUsersConfig();
   const logger = createLogger('users', config.logLevel);
   // The keys before the database, so that a bad JWT_PRIVATE_KEY is reported as the config error it is.
@@ -22,9 +27,18 @@ await runService(async (runtime) => {
   });
   // Listening first: while MongoDB is not there yet, probes hear "not ready", not silence.
   const server = await runtime.listen(undefined, { host: config.host, port: config.port });
+  const registry = createMetricsRegistry();
+  // On a port of its own, never the public one; only where METRICS_PORT says.
+  const metrics =
+    config.metricsPort === undefined
+      ? undefined
+      : await serveMetrics(registry, { host: config.host, port: config.metricsPort });
+  if (metrics) logger.info(`users metrics at ${metrics.url}`);
   const client = createMongoClient(config.mongodbUri, {
     appName: 'users',
     timeoutMs: config.mongodbTimeoutMs,
+    metrics: { registry, service: 'users' },
+    traceCommands: tracing.enabled,
   });
   const db = client.db(config.database);
   const subgraph = await retryUntilDone(
@@ -37,6 +51,7 @@ await runService(async (runtime) => {
         signingKey: keys.current,
         previousKeys: keys.previous,
         logger,
+        registry,
       });
       await seedUsers(db, built.repository, config.seeds, built.passwords, logger);
       return built;
@@ -52,9 +67,12 @@ await runService(async (runtime) => {
   return {
     logger,
     shutdownGraceMs: config.shutdownGraceMs,
+    shutdownDelayMs: config.shutdownDelayMs,
     stop: async () => {
       await subgraph.stop();
       await client.close();
+      await metrics?.close();
+      await tracing.shutdown();
     },
   };
 });

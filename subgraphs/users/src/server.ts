@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import type { Db } from 'mongodb';
-import type { Logger } from '@supergraph/service-kit';
+import { createMetricsRegistry, type Logger, type Registry } from '@supergraph/service-kit';
 import { REVOCATIONS_AUDIENCE, REVOCATIONS_PATH } from '@supergraph/identity';
 import {
   createByIdLoader,
@@ -24,6 +24,7 @@ import { createLoginThrottleRepository } from './db/loginThrottle.js';
 import { createRefreshTokenRepository } from './db/refreshTokens.js';
 import { createRevocationRepository } from './db/revocations.js';
 import { createUserRepository, type UserRepository } from './db/users.js';
+import { createUsersMetrics } from './metrics.js';
 import { policies } from './policies.js';
 import { resolvers } from './resolvers/index.js';
 
@@ -46,11 +47,15 @@ export interface UsersSubgraphOptions {
   /** Keys from before a rotation: published in the JWKS and trusted, never used to sign. */
   previousKeys?: readonly VerificationKey[];
   logger: Logger;
+  /** Where the subgraph's metrics go; a registry of its own (`UsersSubgraph.registry`) without one. */
+  registry?: Registry;
 }
 
 export interface UsersSubgraph extends SubgraphServer {
   readonly repository: UserRepository;
   readonly passwords: PasswordHasher;
+  /** The subgraph's Prometheus metrics, for `serveMetrics` on METRICS_PORT. */
+  readonly registry: Registry;
 }
 
 /**
@@ -63,7 +68,9 @@ export async function createUsersSubgraph({
   signingKey,
   previousKeys = [],
   logger,
+  registry = createMetricsRegistry(),
 }: UsersSubgraphOptions): Promise<UsersSubgraph> {
+  const metrics = createUsersMetrics(registry);
   const bounds = { maxTimeMS: config.mongodbTimeoutMs };
   const repository = createUserRepository(db, bounds);
   const refreshTokens = createRefreshTokenRepository(db, bounds);
@@ -137,6 +144,7 @@ export async function createUsersSubgraph({
       loginThrottle,
       deviceTokens,
       clientIp,
+      metrics,
     }),
     routes: {
       // Public keys only; the router (or anyone) verifies access tokens with these.
@@ -158,5 +166,5 @@ export async function createUsersSubgraph({
       },
     },
   });
-  return { ...server, repository, passwords };
+  return { ...server, repository, passwords, registry };
 }

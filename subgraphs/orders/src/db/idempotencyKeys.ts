@@ -1,5 +1,5 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
-import { ensureIndexes, isDuplicateKeyError } from '@supergraph/service-kit';
+import { deleteInBatches, ensureIndexes, isDuplicateKeyError } from '@supergraph/service-kit';
 
 /**
  * A `createOrder` idempotency key, claimed by the first request that sent it, with the id its
@@ -30,9 +30,6 @@ export interface IdempotencyKeyDocument {
 export type IdempotencyKeyClaim = Omit<IdempotencyKeyDocument, '_id'>;
 
 export type IdempotencyKeyRepository = ReturnType<typeof createIdempotencyKeyRepository>;
-
-/** How many expired keys one delete removes: FerretDB fails a `$in` of about 40,000 ids. */
-export const SWEEP_BATCH_SIZE = 1_000;
 
 /** `maxTimeMS` bounds each query on the server, which goes on with a query its client gave up on. */
 export function createIdempotencyKeyRepository(
@@ -73,24 +70,17 @@ export function createIdempotencyKeyRepository(
     },
 
     /**
-     * Deletes keys claimed before `before`, at most `maxBatches` batches of
-     * {@link SWEEP_BATCH_SIZE}. FerretDB has no TTL indexes, so the orders subgraph calls this
-     * now and then. Returns how many it deleted.
+     * Deletes keys claimed before `before`, at most `maxBatches` batches (service-kit's
+     * deleteInBatches). FerretDB has no TTL indexes, so the orders subgraph calls this now and
+     * then. Returns how many it deleted.
      */
     async deleteClaimedBefore(before: Date, { maxBatches = 10 } = {}): Promise<number> {
-      let deleted = 0;
-      for (let batch = 0; batch < maxBatches; batch++) {
-        const ids = await keys
-          .find({ createdAt: { $lt: before } }, { projection: { _id: 1 }, maxTimeMS })
-          .limit(SWEEP_BATCH_SIZE)
-          .map(({ _id }) => _id)
-          .toArray();
-        if (ids.length === 0) break;
-        const result = await keys.deleteMany({ _id: { $in: ids } }, { maxTimeMS });
-        deleted += result.deletedCount;
-        if (ids.length < SWEEP_BATCH_SIZE) break;
-      }
-      return deleted;
+      return deleteInBatches(
+        db,
+        keys.collectionName,
+        { createdAt: { $lt: before } },
+        { maxBatches, maxTimeMS },
+      );
     },
   };
 }

@@ -1,5 +1,5 @@
 import { ObjectId, type Collection, type Db } from 'mongodb';
-import { ensureIndexes, isDuplicateKeyError } from '@supergraph/service-kit';
+import { deleteInBatches, ensureIndexes, isDuplicateKeyError } from '@supergraph/service-kit';
 
 /**
  * One login attempt that got as far as a password check, filed under one throttling key (a
@@ -79,20 +79,14 @@ export function createLoginThrottleRepository(
       await attempts.deleteMany({ key });
     },
 
-    /**
-     * Deletes attempts too old to count, a batch of ids at a time: FerretDB has no TTL indexes,
-     * so this runs now and then, and refuses one delete of more than about 30,000 documents.
-     */
+    /** Deletes attempts too old to count (FerretDB has no TTL indexes), in batches. */
     async deleteOlderThan(before: Date): Promise<void> {
-      for (let batch = 0; batch < 40; batch += 1) {
-        const ids = await attempts
-          .find({ at: { $lt: before } }, { projection: { _id: 1 }, maxTimeMS })
-          .limit(250)
-          .map(({ _id }) => _id)
-          .toArray();
-        if (ids.length > 0) await attempts.deleteMany({ _id: { $in: ids } }, { maxTimeMS });
-        if (ids.length < 250) return;
-      }
+      await deleteInBatches(
+        db,
+        attempts.collectionName,
+        { at: { $lt: before } },
+        { maxBatches: 40, maxTimeMS },
+      );
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { Collection, Db } from 'mongodb';
 import type { SessionRevocation } from '@supergraph/identity';
-import { ensureIndexes, isDuplicateKeyError } from '@supergraph/service-kit';
+import { deleteInBatches, ensureIndexes, isDuplicateKeyError } from '@supergraph/service-kit';
 
 /**
  * One revocation of a session's access tokens: all of them (`upTo: null`), or those of
@@ -70,29 +70,14 @@ export function createRevocationRepository(
         .toArray();
     },
 
-    /**
-     * Deletes what no live token can need, a batch of ids at a time: FerretDB has no TTL
-     * indexes, so this runs now and then, and its SQLite backend fails one delete of more than
-     * about 30,000 documents ("too many SQL variables").
-     */
+    /** Deletes what no live token can need (FerretDB has no TTL indexes), in batches. */
     async deleteOlderThan(before: Date): Promise<void> {
-      for (let batch = 0; batch < MAX_SWEEP_BATCHES; batch += 1) {
-        const ids = await revocations
-          .find({ at: { $lt: before } }, { projection: { _id: 1 }, maxTimeMS })
-          .limit(SWEEP_BATCH)
-          .map(({ _id }) => _id)
-          .toArray();
-        if (ids.length > 0) await revocations.deleteMany({ _id: { $in: ids } }, { maxTimeMS });
-        if (ids.length < SWEEP_BATCH) return;
-      }
+      await deleteInBatches(
+        db,
+        revocations.collectionName,
+        { at: { $lt: before } },
+        { maxBatches: 40, maxTimeMS },
+      );
     },
   };
 }
-
-/**
- * Ids per delete in a sweep, and batches per sweep: the rest waits for the next one. FerretDB
- * takes over a second for one delete in a collection of 35,000 (it scans), whatever the batch,
- * and 2.3 s for a batch of 1,000: past MONGODB_TIMEOUT_MS.
- */
-export const SWEEP_BATCH = 250;
-const MAX_SWEEP_BATCHES = 40;

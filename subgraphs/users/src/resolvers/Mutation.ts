@@ -13,6 +13,7 @@ import type { Session } from '../auth/sessions.js';
 import type { UsersContext } from '../context.js';
 import { UsernameTakenError, type UserChanges, type UserRecord } from '../db/users.js';
 import type { MutationResolvers } from '../generated/graphql.js';
+import { loginOutcomeOf } from '../metrics.js';
 import {
   normalizeUsername,
   validEmail,
@@ -35,21 +36,23 @@ export const Mutation: MutationResolvers = {
   // One bounded slot per login, for all of it (throttling, the hash, the session): a flood of
   // logins waits briefly or is refused at once, and never queues database work (issue #11).
   login: (_parent, { username, password, deviceToken }, context) =>
-    context.passwords.bounded(async () => {
-      const name = normalizeUsername(username);
-      // Counted before the password is checked, for the username whether or not it exists.
-      const attempt = await context.loginThrottle.admit({
-        username: name,
-        clientIp: context.clientIp,
-        deviceId: context.deviceTokens.verify(deviceToken, name),
-      });
-      const valid = await checkPassword(name, password, context);
-      if (!valid) throw unauthenticated(LOGIN_FAILED);
+    countLogin(context, () =>
+      context.passwords.bounded(async () => {
+        const name = normalizeUsername(username);
+        // Counted before the password is checked, for the username whether or not it exists.
+        const attempt = await context.loginThrottle.admit({
+          username: name,
+          clientIp: context.clientIp,
+          deviceId: context.deviceTokens.verify(deviceToken, name),
+        });
+        const valid = await checkPassword(name, password, context);
+        if (!valid) throw unauthenticated(LOGIN_FAILED);
 
-      await attempt.succeeded();
-      const session = await context.sessions.start(valid.user, valid.passwordHash);
-      return { ...authPayload(session, context), deviceToken: context.deviceTokens.issue(name) };
-    }),
+        await attempt.succeeded();
+        const session = await context.sessions.start(valid.user, valid.passwordHash);
+        return { ...authPayload(session, context), deviceToken: context.deviceTokens.issue(name) };
+      }),
+    ),
 
   refreshToken: async (_parent, { token }, context) =>
     authPayload(await context.sessions.refresh(token), context),
@@ -137,6 +140,18 @@ export const Mutation: MutationResolvers = {
     return deleted;
   },
 };
+
+/** Runs a login and counts how it ended (`supergraph_users_logins_total`). */
+async function countLogin<T>(context: UsersContext, login: () => Promise<T>): Promise<T> {
+  try {
+    const result = await login();
+    context.metrics.login('success');
+    return result;
+  } catch (error) {
+    context.metrics.login(loginOutcomeOf(error));
+    throw error;
+  }
+}
 
 /**
  * The user's credentials when `password` is theirs, else null. An unknown username costs a hash
