@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@supergraph/dev-mongo';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expectOk } from './expect.js';
 import { startGraph, type RunningGraph } from './graph.js';
+import { spawnService, type ServiceProcess } from './services.js';
 
 /**
  * The logs as an operator reads them: each service runs as the process production runs, at
@@ -14,7 +13,6 @@ import { startGraph, type RunningGraph } from './graph.js';
  * finds every line of one request in every service; no secret is in any line; a client's
  * mistake is not an error and an outage is.
  */
-const root = new URL('..', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'supergraph-logs-'));
 const suffix = randomBytes(3).toString('hex');
 const identitySecret = randomBytes(32).toString('hex');
@@ -25,48 +23,20 @@ const userPassword = `pw-${randomBytes(8).toString('hex')}`;
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 type Name = 'router' | 'users' | 'orders';
-interface Service {
-  readonly name: Name;
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly url: string;
-  output: string;
-  readonly exited: Promise<void>;
-}
+type Service = ServiceProcess & { readonly name: Name };
 type Line = Record<string, unknown> & { service: string; level: string; message: string };
 
 const services: Service[] = [];
 
 async function startService(name: Name, env: Record<string, string>): Promise<Service> {
-  const workspace = name === 'router' ? 'router' : `subgraphs/${name}`;
-  const port = await freePort();
-  const manifest = JSON.parse(readFileSync(join(root, workspace, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  const [command = 'node', ...args] = manifest.scripts.start.split(' ');
-  const child = spawn(command, args, {
-    cwd: join(root, workspace),
-    env: {
-      PATH: process.env['PATH'],
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'debug',
-      HOST: '127.0.0.1',
-      IDENTITY_SIGNING_SECRET: identitySecret,
-      [`${name.toUpperCase()}_PORT`]: String(port),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const spawned = await spawnService(name === 'router' ? 'router' : `subgraphs/${name}`, {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'debug',
+    HOST: '127.0.0.1',
+    IDENTITY_SIGNING_SECRET: identitySecret,
+    ...env,
   });
-  const service: Service = {
-    name,
-    child,
-    port,
-    url: `http://127.0.0.1:${port}/graphql`,
-    output: '',
-    exited: new Promise((resolve) => child.once('exit', () => resolve())),
-  };
-  child.stdout?.on('data', (chunk: Buffer) => (service.output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (service.output += chunk.toString()));
+  const service: Service = Object.assign(spawned, { name });
   services.push(service);
   return service;
 }

@@ -1,14 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import {
   createServer,
   request as httpRequest,
@@ -19,8 +10,8 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { freePort } from '@supergraph/dev-mongo';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { spawnService, type ServiceProcess, type Workspace } from './services.js';
 
 /**
  * The graph as replicas, the way a Deployment of two pods per service runs it, without
@@ -61,21 +52,13 @@ const LOAD_MAX_REQUESTS_PER_CLIENT = 10_000;
 const ADMIN_PASSWORD = 'admin-password-1';
 const PASSWORD = 'client-password-1';
 
-type Workspace = 'router' | 'subgraphs/users' | 'subgraphs/orders';
-
 interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
   at: number;
 }
 
-interface Process {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly exited: Promise<Exit>;
-  /** The last lines of its log, for failure messages. */
-  output: string;
-}
+type Process = ServiceProcess;
 
 /** One replica as the proxy sees it: where it is now, whether it said it is ready, its counts. */
 interface Backend {
@@ -147,25 +130,10 @@ async function snapshotBuilds(): Promise<void> {
 }
 
 /** The workspace's `start` script, as argv: the command its Dockerfile runs. */
-function startCommand(workspace: Workspace): string[] {
-  const manifest: unknown = JSON.parse(readFileSync(join(root, workspace, 'package.json'), 'utf8'));
-  const start = field(manifest, ['scripts', 'start']);
-  if (typeof start !== 'string') throw new Error(`${workspace} has no start script`);
-  return start.split(' ');
-}
-
 async function startProcess(workspace: Workspace, env: Record<string, string>): Promise<Process> {
-  const port = await freePort();
-  const portVariable = {
-    router: 'ROUTER_PORT',
-    'subgraphs/users': 'USERS_PORT',
-    'subgraphs/orders': 'ORDERS_PORT',
-  }[workspace];
-  const [command = 'node', ...args] = startCommand(workspace);
-  const child = spawn(command, args, {
-    cwd: join(app, workspace),
-    env: {
-      PATH: process.env['PATH'],
+  const started = await spawnService(
+    workspace,
+    {
       NODE_ENV: 'production',
       LOG_LEVEL: 'info',
       APOLLO_TELEMETRY_DISABLED: 'true',
@@ -175,23 +143,10 @@ async function startProcess(workspace: Workspace, env: Record<string, string>): 
       // SHUTDOWN_DELAY_MS): several of the proxies' 100 ms polls, so that they stop sending to a
       // replica before it stops accepting.
       SHUTDOWN_DELAY_MS: '500',
-      [portVariable]: String(port),
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const started: Process = {
-    child,
-    port,
-    output: '',
-    exited: new Promise((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-    ),
-  };
-  const keep = (chunk: Buffer) =>
-    (started.output = (started.output + chunk.toString()).slice(-20_000));
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
+    { root: app, keepOutput: 20_000 },
+  );
   processes.add(started);
   void started.exited.then(() => processes.delete(started));
   return started;

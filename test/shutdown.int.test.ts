@@ -1,19 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ferretDbArguments, freePort } from '@supergraph/dev-mongo';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawnService, type ServiceProcess, type Workspace } from './services.js';
 
 /**
  * Shutdown and readiness as an orchestrator sees them: each service runs as the process its
  * Dockerfile starts, with NODE_ENV=production, on a FerretDB of this file's own (so that pausing
  * it stalls no other test file). What is asserted is what clients get.
  */
-const root = new URL('..', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'supergraph-shutdown-'));
 const secret = randomBytes(32).toString('hex');
 const privateKey = generateKeyPairSync('ed25519')
@@ -24,13 +24,7 @@ let ferret: ChildProcess;
 let mongoPort: number;
 const started: Service[] = [];
 
-interface Service {
-  readonly child: ChildProcess;
-  readonly port: number;
-  readonly url: string;
-  output: string;
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>;
-}
+type Service = ServiceProcess;
 
 function tcpOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -46,48 +40,13 @@ function startFerretDb(port: number): ChildProcess {
   });
 }
 
-/** The workspace's `start` script, as argv: the command its Dockerfile runs. */
-function startCommand(workspace: string): string[] {
-  const manifest = JSON.parse(readFileSync(join(root, workspace, 'package.json'), 'utf8')) as {
-    scripts: { start: string };
-  };
-  return manifest.scripts.start.split(' ');
-}
-
-async function startService(
-  workspace: 'router' | 'subgraphs/users' | 'subgraphs/orders',
-  env: Record<string, string>,
-): Promise<Service> {
-  const port = await freePort();
-  const portVariable = {
-    router: 'ROUTER_PORT',
-    'subgraphs/users': 'USERS_PORT',
-    'subgraphs/orders': 'ORDERS_PORT',
-  }[workspace];
-  const [command = 'node', ...args] = startCommand(workspace);
-  const child = spawn(command, args, {
-    cwd: join(root, workspace),
-    env: {
-      PATH: process.env['PATH'],
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'info',
-      IDENTITY_SIGNING_SECRET: secret,
-      [portVariable]: String(port),
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+async function startService(workspace: Workspace, env: Record<string, string>): Promise<Service> {
+  const service = await spawnService(workspace, {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    IDENTITY_SIGNING_SECRET: secret,
+    ...env,
   });
-  const service: Service = {
-    child,
-    port,
-    url: `http://127.0.0.1:${port}/graphql`,
-    output: '',
-    exited: new Promise((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal, at: Date.now() })),
-    ),
-  };
-  child.stdout?.on('data', (chunk: Buffer) => (service.output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (service.output += chunk.toString()));
   started.push(service);
   return service;
 }

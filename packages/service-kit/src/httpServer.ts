@@ -124,17 +124,7 @@ export async function listen(
     );
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
-  const actualPort = address.port;
-  const displayHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const { port: actualPort, displayHost } = await listenOn(server, port, host);
 
   let closed: Promise<void> | undefined;
   return {
@@ -162,6 +152,30 @@ export async function listen(
           server.closeIdleConnections();
         });
       })()),
+  };
+}
+
+/**
+ * Starts `server` on `host:port` and says where it listens: the port (port 0 picks a free one)
+ * and the host to put in a URL (`localhost` for a wildcard address).
+ */
+export async function listenOn(
+  server: Server,
+  port: number,
+  host: string,
+): Promise<{ port: number; displayHost: string }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
+  return {
+    port: address.port,
+    displayHost: host === '0.0.0.0' || host === '::' ? 'localhost' : host,
   };
 }
 

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { MongoClient } from 'mongodb';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { listenOn } from './httpServer.js';
 
 export { Counter, Gauge, Histogram, Registry };
 
@@ -69,20 +70,11 @@ export async function serveMetrics(
   // Scrapers keep connections alive; they must not hold the process open after a shutdown.
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('expected a TCP address');
-  const displayHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
+  const address = await listenOn(server, port, host);
   let closed: Promise<void> | undefined;
   return {
     port: address.port,
-    url: `http://${displayHost}:${address.port}${METRICS_PATH}`,
+    url: `http://${address.displayHost}:${address.port}${METRICS_PATH}`,
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
