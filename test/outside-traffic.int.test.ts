@@ -129,7 +129,8 @@ describe.skipIf(!canIsolate && !ci)('outside traffic', () => {
   it('the router alone, started as its Dockerfile starts it, in production', async () => {
     const traceFile = join(scratch, 'router.trace');
     const { output } = await runIsolated(
-      `cd router && timeout -s INT 8 npm start; true`,
+      // Long enough for a start on a machine busy with the rest of the suite.
+      `cd router && timeout -s INT 15 npm start; true`,
       traceFile,
       cleanEnv({
         NODE_ENV: 'production',
@@ -150,7 +151,8 @@ describe.skipIf(!canIsolate && !ci)('outside traffic', () => {
     // nothing but lo exists here). This is what the two tests above would see without the fix.
     const traceFile = join(scratch, 'router-telemetry.trace');
     const { output } = await runIsolated(
-      `cd router && timeout -s INT 8 npm start; true`,
+      // Long enough for a start on a machine busy with the rest of the suite.
+      `cd router && timeout -s INT 15 npm start; true`,
       traceFile,
       cleanEnv({
         NODE_ENV: 'production',
