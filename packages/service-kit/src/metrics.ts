@@ -109,27 +109,13 @@ export function instrumentMongoClient(
   pool.set({ service, state: 'checked_out' }, 0);
   pool.set({ service, state: 'total' }, 0);
 
-  // Started and finished events are paired by requestId, which the driver gives each command on
-  // a connection; the finished event's own `duration` would do too, but a command that never
-  // finishes (a closed client) must not leave an entry behind, hence the bound on the map.
-  const started = new Map<number, { command: string; at: number }>();
-  const MAX_IN_FLIGHT = 10_000;
-  client.on('commandStarted', (event) => {
-    if (started.size >= MAX_IN_FLIGHT) started.clear();
-    started.set(event.requestId, { command: event.commandName, at: performance.now() });
-  });
-  const finish = (requestId: number, commandName: string, durationMs: number, outcome: string) => {
-    const start = started.get(requestId);
-    started.delete(requestId);
-    const seconds = (start ? performance.now() - start.at : durationMs) / 1000;
-    commands.observe({ service, command: start?.command ?? commandName, outcome }, seconds);
-  };
-  client.on('commandSucceeded', (event) =>
-    finish(event.requestId, event.commandName, event.duration, 'success'),
-  );
-  client.on('commandFailed', (event) =>
-    finish(event.requestId, event.commandName, event.duration, 'error'),
-  );
+  // A finished event carries the command's name and how long the driver measured it took.
+  const finish =
+    (outcome: 'success' | 'error') =>
+    ({ commandName, duration }: { commandName: string; duration: number }) =>
+      commands.observe({ service, command: commandName, outcome }, duration / 1000);
+  client.on('commandSucceeded', finish('success'));
+  client.on('commandFailed', finish('error'));
 
   client.on('connectionCreated', () => pool.inc({ service, state: 'total' }));
   client.on('connectionClosed', () => pool.dec({ service, state: 'total' }));
