@@ -23,8 +23,7 @@ describe('a subgraph that is down', () => {
     expect(failures[0]?.level).toBe('error');
     expect(failures[0]?.fields).toMatchObject({
       subgraph: 'orders',
-      error: 'TypeError: fetch failed',
-      cause: expect.stringMatching(/ECONNREFUSED/),
+      error: expect.stringMatching(/ECONNREFUSED/),
       code: 'ECONNREFUSED',
     });
     expect(failures[0]?.fields).not.toHaveProperty('stack');

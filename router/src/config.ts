@@ -104,7 +104,12 @@ const Env = z.object({
   // Trusted, a client picks the trace id and the sampling decision of the router's spans.
   OTEL_TRUST_INCOMING_TRACEPARENT: booleanFlag.default(false),
   IDENTITY_SIGNING_SECRET: identitySigningSecret,
+  // Bounds the wait for a subgraph's response headers, and each wait for more of its body.
   SUBGRAPH_TIMEOUT_MS: positiveInt(5_000),
+  // Keep-alive connections the router opens to each subgraph at most (per router process).
+  SUBGRAPH_MAX_CONNECTIONS: positiveInt(128),
+  // Identical queries in flight at once, for the same caller and subgraph, share one request.
+  DEDUPLICATE_SUBGRAPH_QUERIES: booleanFlag.default(true),
   // Trusted documents: see src/operations/trustedDocuments.ts. Defaults depend on NODE_ENV.
   PERSISTED_DOCUMENTS_MODE: z.enum(TRUSTED_DOCUMENT_MODES).optional(),
   PERSISTED_DOCUMENTS_PATH: z
@@ -210,6 +215,13 @@ export interface RouterConfig {
   readonly trustIncomingTraceparent: boolean;
   readonly identity: { readonly secret: string };
   readonly subgraphTimeoutMs: number;
+  /** The most connections the router keeps open to each subgraph. */
+  readonly subgraphMaxConnections: number;
+  /**
+   * Whether a subgraph query in flight is shared with identical ones (same subgraph, same signed
+   * identity, same body) that come before its answer; never a mutation or what follows one.
+   */
+  readonly deduplicateSubgraphQueries: boolean;
   readonly maxBodyBytes: number;
   readonly limits: OperationLimits;
   readonly persistedDocuments: { readonly mode: TrustedDocumentMode; readonly path: string };
@@ -266,6 +278,8 @@ export function loadRouterConfig(
     trustIncomingTraceparent: env.OTEL_TRUST_INCOMING_TRACEPARENT,
     identity: { secret: env.IDENTITY_SIGNING_SECRET },
     subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
+    subgraphMaxConnections: env.SUBGRAPH_MAX_CONNECTIONS,
+    deduplicateSubgraphQueries: env.DEDUPLICATE_SUBGRAPH_QUERIES,
     maxBodyBytes: env.MAX_BODY_BYTES,
     limits: {
       maxDepth: env.MAX_DEPTH,

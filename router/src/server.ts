@@ -134,21 +134,27 @@ export async function createRouter({
   // Google's metadata host) at start and an hourly export to Apollo. Set here, on the one path
   // every way of starting the router takes, so that none of them can forget it.
   process.env['APOLLO_TELEMETRY_DISABLED'] = config.apolloTelemetry ? 'false' : 'true';
+  const dataSources: SignedIdentityDataSource[] = [];
   const gateway = new ApolloGateway({
     supergraphSdl: supergraph.sdl,
     // The `apollo-query-plan-experimental` header returns the query plan, which maps the
     // subgraphs. The gateway decides from process.env.NODE_ENV; the router's config decides here.
     __exposeQueryPlanExperimental: !config.production,
     logger,
-    buildService: ({ name, url }) =>
-      new SignedIdentityDataSource({
+    buildService: ({ name, url }) => {
+      const dataSource = new SignedIdentityDataSource({
         name,
         url: config.subgraphUrls[name] ?? url ?? '',
         secret: config.identity.secret,
         timeoutMs: config.subgraphTimeoutMs,
+        maxConnections: config.subgraphMaxConnections,
+        deduplicateQueries: config.deduplicateSubgraphQueries,
         logger,
         metrics: metrics.subgraphFetches,
-      }),
+      });
+      dataSources.push(dataSource);
+      return dataSource;
+    },
   });
 
   // The API schema, for the cost estimate of the request limits.
@@ -261,6 +267,9 @@ export async function createRouter({
       return { ready: Object.values(checks).every((check) => check === true), checks };
     },
     registry,
-    stop: () => apollo.stop(),
+    stop: async () => {
+      await apollo.stop();
+      await Promise.all(dataSources.map((dataSource) => dataSource.close()));
+    },
   };
 }

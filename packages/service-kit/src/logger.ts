@@ -69,11 +69,11 @@ export interface LoggerOptions {
  * handled (`requestId`, see requestContext.ts) and the caller's fields. Also satisfies Apollo's
  * `Logger` interface, so Apollo Server and the gateway log through it.
  *
- * Callers pass fields, never whole request bodies or documents. Behind that, two nets: fields
- * named in `redact` are replaced at any depth (and by pino's own `redact` at the first two
- * levels, in case a field reaches it some other way), and strings anywhere in a line, the
- * message included, lose what looks like a private key, a bearer credential, a JWT or a
- * signature.
+ * Callers pass fields, never whole request bodies or documents. Behind that, two nets, cast
+ * over every line before pino sees it: fields named in `redact` are replaced at any depth, and
+ * strings anywhere in a line, the message included, lose what looks like a private key, a bearer
+ * credential, a JWT or a signature. (pino's own `redact` would look again, at two levels, for
+ * fields already gone, on every line: it is not used.)
  */
 export function createLogger(
   service: string,
@@ -82,7 +82,6 @@ export function createLogger(
 ): Logger {
   const redactedFields = options.redact ?? REDACTED_FIELDS;
   const redacted = new Set(redactedFields.map((name) => name.toLowerCase()));
-  const path = (name: string) => (/^\w+$/.test(name) ? name : `[${JSON.stringify(name)}]`);
   const pinoLogger = pino(
     {
       level,
@@ -90,13 +89,6 @@ export function createLogger(
       messageKey: 'message',
       timestamp: stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
-      redact: {
-        paths: redactedFields.flatMap((name) => [
-          path(name),
-          `*${path(name).startsWith('[') ? '' : '.'}${path(name)}`,
-        ]),
-        censor: REDACTED,
-      },
       mixin: () => {
         const context = currentRequestContext();
         return context ? { requestId: context.requestId } : {};

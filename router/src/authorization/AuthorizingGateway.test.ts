@@ -1,21 +1,17 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import type { IncomingMessage } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { composeServices } from '@apollo/composition';
-import { buildSubgraphSchema, printSubgraphSchema } from '@apollo/subgraph';
+import { buildSubgraphSchema } from '@apollo/subgraph';
 import { graphql, parse, print, visit, type GraphQLSchema } from 'graphql';
-import { SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { z } from 'zod';
-import { listen, type Logger, type RunningHttpServer } from '@supergraph/service-kit';
+import { listen, type RunningHttpServer } from '@supergraph/service-kit';
 import {
-  generateSigningKey,
-  jwks,
-  type SigningKey,
-} from '../../../subgraphs/users/src/auth/keys.js';
-import { loadRouterConfig } from '../config.js';
-import { createRouter } from '../server.js';
+  compose,
+  createRouterHarness,
+  readBody,
+  request,
+  SubgraphRequestBody,
+  type GraphQLResponse,
+  type RouterHarness,
+  type RunningRouter,
+} from '../testing/routerHarness.js';
 
 /**
  * The router's `@authenticated` / `@requiresScopes` enforcement end to end: the real router
@@ -158,17 +154,12 @@ interface StubSubgraph {
   readonly queries: string[];
 }
 
-const GraphQLBody = z.object({
-  query: z.string(),
-  variables: z.record(z.string(), z.unknown()).nullish(),
-});
-
 async function startStub(name: string, schema: GraphQLSchema): Promise<StubSubgraph> {
   const queries: string[] = [];
   const server = await listen(
     (req, res) =>
       void (async () => {
-        const body = GraphQLBody.parse(JSON.parse(await readBody(req)));
+        const body = SubgraphRequestBody.parse(JSON.parse(await readBody(req)));
         queries.push(body.query);
         const result = await graphql({
           schema,
@@ -185,24 +176,6 @@ async function startStub(name: string, schema: GraphQLSchema): Promise<StubSubgr
     { host: '127.0.0.1', port: 0 },
   );
   return { name, schema, server, queries };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  let body = '';
-  for await (const chunk of req) body += String(chunk);
-  return body;
-}
-
-function compose(subgraphs: readonly StubSubgraph[]): string {
-  const composed = composeServices(
-    subgraphs.map(({ name, schema, server }) => ({
-      name,
-      url: server.url,
-      typeDefs: parse(printSubgraphSchema(schema)),
-    })),
-  );
-  if (composed.errors) throw new Error(composed.errors.map((e) => e.message).join('\n'));
-  return composed.supergraphSdl;
 }
 
 /**
@@ -225,97 +198,6 @@ function stripInterfaceRequirement(supergraph: string, interfaceName: string): s
   });
   if (!stripped) throw new Error(`the supergraph has no interface ${interfaceName}`);
   return print(document);
-}
-
-interface LogEntry {
-  readonly message: string;
-  readonly fields: Record<string, unknown>;
-}
-
-interface RunningRouter {
-  readonly url: string;
-  readonly logs: LogEntry[];
-  stop(): Promise<void>;
-}
-
-let workDir: string;
-let signingKey: SigningKey;
-let jwksServer: RunningHttpServer;
-const running: { stop(): Promise<void> }[] = [];
-
-/** The real router over `supergraph`, with the production code path and `env` on top of the test's. */
-async function startRouter(
-  supergraph: string,
-  env: Record<string, string> = {},
-): Promise<RunningRouter> {
-  const supergraphPath = join(workDir, `supergraph-${running.length}.graphql`);
-  await writeFile(supergraphPath, supergraph);
-  const logs: LogEntry[] = [];
-  const keep = (message: string, fields: Record<string, unknown> = {}) =>
-    void logs.push({ message, fields });
-  const logger: Logger = { debug: keep, info: keep, warn: keep, error: keep };
-  const config = loadRouterConfig({
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
-    SUPERGRAPH_PATH: supergraphPath,
-    IDENTITY_SIGNING_SECRET: 'a-test-secret-of-at-least-32-characters',
-    JWKS_URL: new URL('/.well-known/jwks.json', jwksServer.url).href,
-    REVOCATIONS_URL: 'off',
-    PERSISTED_DOCUMENTS_MODE: 'off',
-    ...env,
-  });
-  const router = await createRouter({ config, logger });
-  const server = await listen(router.listener, { host: '127.0.0.1', port: 0 });
-  const stop = async () => {
-    await server.close(1_000);
-    await router.stop();
-  };
-  running.push({ stop });
-  return { url: server.url, logs, stop };
-}
-
-/** An access token as the users subgraph issues them, with the scope claim an identity provider may add. */
-function accessToken(role: 'USER' | 'ADMIN', scope?: string): Promise<string> {
-  return new SignJWT({ role, ...(scope === undefined ? {} : { scope }) })
-    .setProtectedHeader({ alg: signingKey.alg, kid: signingKey.kid, typ: 'at+jwt' })
-    .setIssuer('urn:supergraph:users')
-    .setAudience('supergraph')
-    .setSubject(`user-${role}-${scope ?? 'none'}`)
-    .setIssuedAt()
-    .setExpirationTime('5m')
-    .sign(signingKey.privateKey);
-}
-
-const GraphQLResponse = z.object({
-  data: z.record(z.string(), z.unknown()).nullable().optional(),
-  errors: z
-    .array(
-      z.object({
-        message: z.string(),
-        path: z.array(z.union([z.string(), z.number()])).optional(),
-        extensions: z.record(z.string(), z.unknown()).optional(),
-      }),
-    )
-    .optional(),
-  extensions: z.record(z.string(), z.unknown()).optional(),
-});
-type GraphQLResponse = z.infer<typeof GraphQLResponse>;
-
-async function request(
-  url: string,
-  query: string,
-  { token, variables }: { token?: string; variables?: Record<string, unknown> } = {},
-): Promise<GraphQLResponse> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify({ query, variables: variables ?? {} }),
-  });
-  expect(response.status).toBe(200);
-  return GraphQLResponse.parse(await response.json());
 }
 
 /**
@@ -345,17 +227,10 @@ let router: RunningRouter;
 let user: string;
 let admin: string;
 
+let harness: RouterHarness;
+
 beforeAll(async () => {
-  workDir = await mkdtemp(join(tmpdir(), 'authorizing-gateway-'));
-  signingKey = await generateSigningKey('EdDSA');
-  const keySet = JSON.stringify(jwks([signingKey]));
-  jwksServer = await listen(
-    (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(keySet);
-    },
-    { host: '127.0.0.1', port: 0 },
-  );
+  harness = await createRouterHarness();
   [catalog, reviews, accounts, vault] = await Promise.all([
     startStub('catalog', catalogSchema),
     startStub('reviews', reviewsSchema),
@@ -368,12 +243,14 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  for (const server of running.reverse()) await server.stop();
-  await Promise.all(
-    [catalog, reviews, accounts, vault, { server: jwksServer }].map((s) => s?.server.close(1_000)),
-  );
-  if (workDir) await rm(workDir, { recursive: true, force: true });
+  await harness?.close();
+  await Promise.all([catalog, reviews, accounts, vault].map((s) => s?.server.close(1_000)));
 });
+
+const startRouter = (supergraph: string, env?: Record<string, string>) =>
+  harness.startRouter(supergraph, env);
+const accessToken = (role: 'USER' | 'ADMIN', scope?: string) =>
+  harness.accessToken(role, { scope });
 
 beforeEach(() => {
   for (const stub of [catalog, reviews, accounts, vault]) stub.queries.length = 0;

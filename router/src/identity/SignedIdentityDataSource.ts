@@ -1,19 +1,21 @@
-import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { GraphQLDataSource, GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { parseCacheControlHeader } from '@apollo/gateway/dist/datasources/parseCacheControlHeader.js';
 import { GraphQLDataSourceRequestKind } from '@apollo/gateway/dist/datasources/types.js';
 import type {
   GatewayGraphQLRequest,
   GatewayGraphQLResponse,
 } from '@apollo/server-gateway-interface';
-import type { Fetcher, FetcherResponse } from '@apollo/utils.fetcher';
 import {
   getOperationAST,
   GraphQLError,
   Kind,
+  OperationTypeNode,
   parse,
   type DocumentNode,
   type OperationDefinitionNode,
   type SelectionNode,
 } from 'graphql';
+import { Pool } from 'undici';
 import { IDENTITY_HEADERS, signRequest } from '@supergraph/identity';
 import {
   currentRequestContext,
@@ -31,85 +33,99 @@ export interface SignedIdentityDataSourceOptions {
   name: string;
   url: string;
   secret: string;
+  /** Bounds the wait for a response's headers, and each wait for more of its body. */
   timeoutMs: number;
+  /** The most connections open to this subgraph at once; more requests wait for one. */
+  maxConnections: number;
+  /**
+   * Whether identical queries in flight at once for the same caller share one subgraph request.
+   */
+  deduplicateQueries: boolean;
   logger: Logger;
   /** Counts each fetch for an operation by outcome, with its latency. */
   metrics?: SubgraphFetchMetrics;
 }
 
+/** A subgraph's answer, as received: each caller sharing it parses its own copy of the body. */
+interface SubgraphReply {
+  status: number;
+  contentType: string | undefined;
+  cacheControl: string | undefined;
+  body: string;
+}
+
 /**
  * How the router talks to a subgraph. This is where the caller's identity leaves the router:
  *
- * 1. `willSendRequest` removes any identity headers and sets `x-user-id`, `x-user-role` and
- *    `x-user-scopes` only for an authenticated caller, so an anonymous request carries neither (never "undefined"),
- *    and `x-client-ip`, the caller's address, for every caller.
- * 2. The fetcher signs the exact bytes it sends: the identity headers, a timestamp, the
- *    subgraph's name and the body (HMAC-SHA256, see packages/identity). The subgraph refuses
- *    anything else with 401, so identity headers sent straight to a subgraph are worthless.
+ * 1. Identity headers are set only for an authenticated caller (`x-user-id`, `x-user-role`,
+ *    `x-user-scopes`), so an anonymous request carries none (never "undefined"), and
+ *    `x-client-ip`, the caller's address, for every caller.
+ * 2. The request is signed over the exact bytes sent: the identity headers, a timestamp, a
+ *    one-time request id, the subgraph's name and the body (HMAC-SHA256, see packages/identity).
+ *    The subgraph refuses anything else with 401, so identity headers sent straight to a
+ *    subgraph are worthless.
  *
- * The fetcher also bounds every subgraph request with a timeout, which the gateway's default
- * fetcher lacks, and never retries (a retried mutation could run twice).
+ * Requests go over a keep-alive connection pool of undici's, bounded by a timeout for the
+ * response's headers and another between pieces of its body, and are never retried (a retried
+ * mutation could run twice). Two callers asking the same subgraph the same query at the same
+ * time, with the same signed identity, get one request's answer (see `share`).
  */
-export class SignedIdentityDataSource extends RemoteGraphQLDataSource<RouterContext> {
-  private readonly subgraphName: string;
+export class SignedIdentityDataSource implements GraphQLDataSource<RouterContext> {
+  private readonly name: string;
+  private readonly secret: string;
+  private readonly path: string;
+  private readonly pool: Pool;
+  private readonly deduplicateQueries: boolean;
+  private readonly inFlight = new Map<string, Promise<SubgraphReply>>();
   private readonly logger: Logger;
   private readonly metrics: SubgraphFetchMetrics | undefined;
 
   constructor(options: SignedIdentityDataSourceOptions) {
-    super({ url: options.url, fetcher: createSigningFetcher(options) });
-    this.subgraphName = options.name;
+    if (!URL.canParse(options.url)) {
+      throw new Error(`Subgraph "${options.name}" has no usable routing URL: "${options.url}"`);
+    }
+    const url = new URL(options.url);
+    this.name = options.name;
+    this.secret = options.secret;
+    this.path = url.pathname + url.search;
+    this.pool = new Pool(url.origin, {
+      connections: options.maxConnections,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connectTimeout: options.timeoutMs,
+    });
+    this.deduplicateQueries = options.deduplicateQueries;
     this.logger = options.logger;
     this.metrics = options.metrics;
   }
 
-  override willSendRequest(options: GraphQLDataSourceProcessOptions<RouterContext>): void {
-    const headers = options.request.http?.headers;
-    if (!headers) return;
-    for (const name of Object.values(IDENTITY_HEADERS)) headers.delete(name);
-    // The id of the client's request, so that the subgraphs' log lines carry it too. It is not
-    // signed: it decides nothing, and a subgraph only checks its format.
-    const requestId = currentRequestContext()?.requestId;
-    if (requestId) headers.set(REQUEST_ID_HEADER, requestId);
-    else headers.delete(REQUEST_ID_HEADER);
-    // Only an incoming operation carries the caller's context; health checks and schema loads
-    // go out as the router itself, which is to say anonymous.
-    if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return;
-    // The caller's address goes with anonymous requests too: `login` is throttled by it, and the
-    // subgraph sees only the router's own address otherwise.
-    const { identity, clientIp } = options.context;
-    if (clientIp) headers.set(IDENTITY_HEADERS.clientIp, clientIp);
-    if (!identity) return;
-    headers.set(IDENTITY_HEADERS.userId, identity.id);
-    headers.set(IDENTITY_HEADERS.role, identity.role);
-    if (identity.scopes.length > 0) headers.set(IDENTITY_HEADERS.scopes, identity.scopes.join(' '));
-  }
-
   /**
    * A subgraph that cannot be reached, times out or answers a non-2xx status is the operator's
-   * problem, not the caller's. The details (the subgraph's URL, the socket error, the status and
-   * body) go to the log. The client gets SERVICE_UNAVAILABLE at the path of each field this
-   * request was fetching, where Apollo Gateway would put one pathless error carrying the
-   * subgraph's internal URL; the rest of the response still resolves.
+   * problem, not the caller's. The details (the socket error, the status and body) go to the
+   * log. The client gets SERVICE_UNAVAILABLE at the path of each field this request was
+   * fetching, where Apollo Gateway would put one pathless error carrying the subgraph's
+   * internal URL; the rest of the response still resolves.
    */
-  override async process(
+  async process(
     options: GraphQLDataSourceProcessOptions<RouterContext>,
   ): Promise<GatewayGraphQLResponse> {
     const startedAt = performance.now();
+    const incoming = options.kind === GraphQLDataSourceRequestKind.INCOMING_OPERATION;
     const observe = (outcome: string) => {
-      if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return;
-      this.metrics?.observe(this.subgraphName, outcome, (performance.now() - startedAt) / 1000);
+      if (incoming)
+        this.metrics?.observe(this.name, outcome, (performance.now() - startedAt) / 1000);
     };
     try {
-      const response = await super.process(options);
+      const response = this.read(await this.fetch(options), options);
       observe('success');
       return response;
     } catch (error) {
-      if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) throw error;
+      if (!incoming) throw error;
       observe(fetchOutcome(error));
       // One line per failed request with its real cause, and no stack: during an outage every
       // request fails the same way, and a stack each would bury the log.
       this.logger.error('subgraph request failed', {
-        subgraph: this.subgraphName,
+        subgraph: this.name,
         ...describeFailure(error),
       });
       this.logger.debug('subgraph request failed: stack', describeError(error));
@@ -122,14 +138,173 @@ export class SignedIdentityDataSource extends RemoteGraphQLDataSource<RouterCont
     }
   }
 
-  /** Turns a non-2xx answer into the error `process` logs; it never reaches a client as is. */
-  override async errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
-    const body = await response.text().catch(() => '');
-    return new SubgraphHttpError(
-      `Subgraph "${this.subgraphName}" answered HTTP ${response.status}: ${body.slice(0, 500)}`,
-      response.status,
+  /** Closes the connections to the subgraph, once the requests on them are answered. */
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  private fetch(options: GraphQLDataSourceProcessOptions<RouterContext>): Promise<SubgraphReply> {
+    const { request } = options;
+    if (!request.query) throw new Error('Missing query');
+    const identity = this.identityOf(options);
+    const body = JSON.stringify({
+      query: request.query,
+      variables: request.variables,
+      operationName: request.operationName,
+      extensions: request.extensions,
+    });
+    const send = () => this.send(request, identity, body);
+    return this.isShareable(options) ? this.share(identity, body, send) : send();
+  }
+
+  /**
+   * Who the request goes out as. Only an incoming operation carries the caller's context;
+   * health checks and schema loads go out as the router itself, which is to say anonymous. The
+   * caller's address goes with anonymous requests too: `login` is throttled by it, and the
+   * subgraph would see only the router's own address otherwise.
+   */
+  private identityOf(options: GraphQLDataSourceProcessOptions<RouterContext>): SignedIdentity {
+    if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return {};
+    const { identity } = options.context;
+    const clientIp = options.context.clientIp ?? undefined;
+    if (!identity) return { clientIp };
+    return {
+      clientIp,
+      userId: identity.id,
+      role: identity.role,
+      scopes: identity.scopes.length > 0 ? identity.scopes.join(' ') : undefined,
+    };
+  }
+
+  /**
+   * Whether the request may share another's answer: a fetch for an incoming query, all of whose
+   * fetches are queries. Never one for a mutation: neither the mutation itself nor the fetches
+   * after it, which must see what it wrote.
+   */
+  private isShareable(options: GraphQLDataSourceProcessOptions<RouterContext>): boolean {
+    return (
+      this.deduplicateQueries &&
+      options.kind === GraphQLDataSourceRequestKind.INCOMING_OPERATION &&
+      options.incomingRequestContext.operation.operation === OperationTypeNode.QUERY
     );
   }
+
+  /**
+   * Merges identical requests in flight: the first one goes out, the ones that come while it is
+   * on its way wait for its answer. The key is everything the subgraph decides by, the signed
+   * identity and the body, so no caller gets an answer it could not have got itself; a request
+   * that starts after the answer came makes a request of its own.
+   */
+  private share(
+    identity: SignedIdentity,
+    body: string,
+    send: () => Promise<SubgraphReply>,
+  ): Promise<SubgraphReply> {
+    const key = `${identity.userId ?? ''}\n${identity.role ?? ''}\n${identity.scopes ?? ''}\n${identity.clientIp ?? ''}\n${body}`;
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
+    const reply = send().finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, reply);
+    return reply;
+  }
+
+  private async send(
+    request: GatewayGraphQLRequest,
+    identity: SignedIdentity,
+    body: string,
+  ): Promise<SubgraphReply> {
+    const headers: Record<string, string> = {};
+    // The gateway asks for federated traces this way; any identity header in it is dropped.
+    for (const [name, value] of request.http?.headers ?? []) headers[name.toLowerCase()] = value;
+    for (const name of Object.values(IDENTITY_HEADERS)) delete headers[name];
+    headers['content-type'] = 'application/json';
+    // The id of the client's request, so that the subgraphs' log lines carry it too. It is not
+    // signed: it decides nothing, and a subgraph only checks its format.
+    const requestId = currentRequestContext()?.requestId;
+    if (requestId) headers[REQUEST_ID_HEADER] = requestId;
+    else delete headers[REQUEST_ID_HEADER];
+    if (identity.clientIp) headers[IDENTITY_HEADERS.clientIp] = identity.clientIp;
+    if (identity.userId) headers[IDENTITY_HEADERS.userId] = identity.userId;
+    if (identity.role) headers[IDENTITY_HEADERS.role] = identity.role;
+    if (identity.scopes) headers[IDENTITY_HEADERS.scopes] = identity.scopes;
+    Object.assign(
+      headers,
+      signRequest({
+        secret: this.secret,
+        audience: this.name,
+        userId: identity.userId,
+        role: identity.role,
+        scopes: identity.scopes,
+        clientIp: identity.clientIp,
+        body,
+      }),
+    );
+    // After signing, and never signed: the trace context decides nothing in the subgraph, so
+    // tracing (on, off, a collector's sampling) can neither weaken nor break the signature.
+    injectTraceContext(headers);
+    const response = await this.pool.request({ path: this.path, method: 'POST', headers, body });
+    const header = (name: string) => {
+      const value = response.headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    };
+    return {
+      status: response.statusCode,
+      contentType: header('content-type'),
+      cacheControl: header('cache-control'),
+      body: await response.body.text(),
+    };
+  }
+
+  /** The subgraph's answer as the gateway takes it: a JSON object, from a 2xx response. */
+  private read(
+    reply: SubgraphReply,
+    options: GraphQLDataSourceProcessOptions<RouterContext>,
+  ): GatewayGraphQLResponse {
+    if (reply.status < 200 || reply.status > 299) {
+      throw new SubgraphHttpError(
+        `Subgraph "${this.name}" answered HTTP ${reply.status}: ${reply.body.slice(0, 500)}`,
+        reply.status,
+      );
+    }
+    const json =
+      reply.contentType?.startsWith('application/json') ||
+      reply.contentType?.startsWith('application/graphql-response+json');
+    const response: unknown = json ? JSON.parse(reply.body) : reply.body;
+    if (typeof response !== 'object' || response === null || Array.isArray(response)) {
+      throw new Error(
+        `Subgraph "${this.name}" answered something other than a JSON object: ${reply.body.slice(0, 500)}`,
+      );
+    }
+    restrictCachePolicy(options, reply.cacheControl);
+    return response as GatewayGraphQLResponse;
+  }
+}
+
+interface SignedIdentity {
+  userId?: string;
+  role?: string;
+  scopes?: string;
+  clientIp?: string;
+}
+
+/**
+ * What RemoteGraphQLDataSource does with a subgraph's Cache-Control: the response's cache
+ * policy is the most restrictive of its subgraph answers' (no header: not cacheable).
+ */
+function restrictCachePolicy(
+  options: GraphQLDataSourceProcessOptions<RouterContext>,
+  cacheControl: string | undefined,
+): void {
+  if (options.kind !== GraphQLDataSourceRequestKind.INCOMING_OPERATION) return;
+  const policy = options.incomingRequestContext.overallCachePolicy;
+  if (!policy || !('restrict' in policy)) return;
+  const parsed = parseCacheControlHeader(cacheControl);
+  const maxAge = parsed['max-age'];
+  policy.restrict({
+    maxAge: typeof maxAge === 'string' && /^[0-9]+$/.test(maxAge) ? Number(maxAge) : 0,
+    ...(parsed['private'] === true ? { scope: 'PRIVATE' } : {}),
+    ...(parsed['public'] === true ? { scope: 'PUBLIC' } : {}),
+  });
 }
 
 /** A subgraph's non-2xx answer, with its status for the fetch metrics. */
@@ -148,14 +323,20 @@ class SubgraphHttpError extends GraphQLError {
  */
 function fetchOutcome(error: unknown): string {
   if (error instanceof SubgraphHttpError) return `http_${error.status}`;
-  const isTimeout = (value: unknown) => value instanceof Error && value.name === 'TimeoutError';
-  if (isTimeout(error) || (error instanceof Error && isTimeout(error.cause))) return 'timeout';
-  return 'error';
+  const code = error instanceof Error && 'code' in error ? error.code : undefined;
+  return typeof code === 'string' && TIMEOUT_CODES.has(code) ? 'timeout' : 'error';
 }
 
+/** undici's errors for a connection, a response's headers or its body that took too long. */
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
 /**
- * What went wrong with a subgraph request, in words an operator acts on: fetch's own message is
- * only "fetch failed", and the reason (ECONNREFUSED, a timeout, a reset) is in its `cause`.
+ * What went wrong with a subgraph request, in words an operator acts on: the error, its cause
+ * when it has one, and the code (ECONNREFUSED, UND_ERR_HEADERS_TIMEOUT, a reset) to alert on.
  */
 function describeFailure(error: unknown): Record<string, unknown> {
   if (!(error instanceof Error)) {
@@ -212,37 +393,4 @@ function failedFieldPaths(
     return paths.slice(0, MAX_FAILURE_ERRORS);
   }
   return keys(operation.selectionSet.selections).map((key) => [key]);
-}
-
-function createSigningFetcher({
-  name,
-  secret,
-  timeoutMs,
-}: SignedIdentityDataSourceOptions): Fetcher {
-  return async (url, init = {}) => {
-    const headers: Record<string, string> = { ...init.headers };
-    const body = init.body ?? '';
-    Object.assign(
-      headers,
-      signRequest({
-        secret,
-        audience: name,
-        userId: headers[IDENTITY_HEADERS.userId],
-        role: headers[IDENTITY_HEADERS.role],
-        scopes: headers[IDENTITY_HEADERS.scopes],
-        clientIp: headers[IDENTITY_HEADERS.clientIp],
-        body,
-      }),
-    );
-    // After signing, and never signed: the trace context decides nothing in the subgraph, so
-    // tracing (on, off, a collector's sampling) can neither weaken nor break the signature.
-    injectTraceContext(headers);
-    return fetch(url, {
-      method: init.method ?? 'POST',
-      headers,
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-      redirect: 'error',
-    });
-  };
 }

@@ -70,20 +70,8 @@ export function checkOperationLimits(
 ): void {
   for (const operation of operations) {
     if (operation.query === undefined) continue;
-    const tokens = countTokens(operation.query, limits.maxTokens);
-    if (tokens > limits.maxTokens) {
-      throw refuse(
-        ErrorCode.MAX_TOKENS_LIMIT,
-        `The operation has more than ${limits.maxTokens} tokens, the most this router accepts. Send a shorter operation.`,
-        limits.maxTokens,
-      );
-    }
-    let document: DocumentNode;
-    try {
-      document = parse(operation.query, { noLocation: true });
-    } catch {
-      continue;
-    }
+    const document = parsedWithinTokens(limits, operation.query);
+    if (!document) continue;
     // The operation the request names. When it names none that Apollo Server could pick (a
     // document of several operations, a name that is not there), every operation is measured:
     // the request is refused either way, and no guess lets a large one through.
@@ -97,6 +85,43 @@ export function checkOperationLimits(
     }
   }
 }
+
+/**
+ * The document, or null when it does not parse (Apollo Server says why); refused when it has
+ * more tokens than the limit. Documents that passed are kept by their text, a bounded number
+ * per set of limits: clients send the same few operations again and again, and the count and
+ * parse would otherwise run on every request.
+ */
+function parsedWithinTokens(limits: OperationLimits, query: string): DocumentNode | null {
+  let passed = parsedDocuments.get(limits);
+  if (!passed) {
+    passed = new Map();
+    parsedDocuments.set(limits, passed);
+  }
+  const known = passed.get(query);
+  if (known !== undefined) return known;
+  const tokens = countTokens(query, limits.maxTokens);
+  if (tokens > limits.maxTokens) {
+    throw refuse(
+      ErrorCode.MAX_TOKENS_LIMIT,
+      `The operation has more than ${limits.maxTokens} tokens, the most this router accepts. Send a shorter operation.`,
+      limits.maxTokens,
+    );
+  }
+  let document: DocumentNode | null;
+  try {
+    document = parse(query, { noLocation: true });
+  } catch {
+    document = null;
+  }
+  // The oldest out first: a client sending ever new documents costs a parse each, as before.
+  if (passed.size >= MAX_PARSED_DOCUMENTS) passed.delete(passed.keys().next().value!);
+  passed.set(query, document);
+  return document;
+}
+
+const parsedDocuments = new WeakMap<OperationLimits, Map<string, DocumentNode | null>>();
+const MAX_PARSED_DOCUMENTS = 1_000;
 
 function checkStats(limits: OperationLimits, stats: Stats, schema: GraphQLSchema | undefined) {
   if (stats.depth > limits.maxDepth) {
