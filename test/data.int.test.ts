@@ -129,7 +129,7 @@ describe('batching: one MongoDB query for N entity references', () => {
     expect(findsOn('orders', from)).toHaveLength(1);
   });
 
-  it('resolves User.orders across many users with one find on orders', async () => {
+  it('resolves User.orders across many users with one bounded find per user and one on users', async () => {
     const from = graph.commands.length;
     const data = expectOk(
       await graph.request(
@@ -147,7 +147,16 @@ describe('batching: one MongoDB query for N entity references', () => {
       'batch-b-two',
       'batch-b-one',
     ]);
-    expect(findsOn('orders', from)).toHaveLength(1);
+    // Each user's page reads at most what it asks for (`first` plus one, to tell whether there
+    // is a next page), never every order of every user on the page.
+    const finds = findsOn('orders', from);
+    expect(finds).toHaveLength(edges.length);
+    for (const find of finds) {
+      expect(typeof (find.command['filter'] as { userId?: unknown } | undefined)?.userId).toBe(
+        'string',
+      );
+      expect(find.command['limit']).toBe(6);
+    }
     expect(findsOn('users', from)).toHaveLength(1);
   });
 

@@ -198,6 +198,180 @@ describe('per username', () => {
   });
 });
 
+describe('logins in flight together', () => {
+  /**
+   * Reads of `username`'s credentials so far: one for each password checked, and one more for
+   * each login that succeeds (to start its session).
+   */
+  const credentialReads = (username: string, on = graph) =>
+    on.commands.filter(
+      ({ commandName, command }) =>
+        commandName === 'find' &&
+        command['find'] === 'users' &&
+        (command['filter'] as { username?: unknown } | undefined)?.username === username,
+    ).length;
+  /** A response without the numbers in it: what two refusals have in common. */
+  const shape = (response: GraphQLResponse) => JSON.stringify(response.body).replace(/\d+/g, 'N');
+
+  /**
+   * Logins with the right password, all in flight at once, each from its own address: the
+   * username's allowance is the only limit they could hit, and none of them is a failure, so
+   * none may be refused as one. A login the users service is too busy for is refused as busy
+   * (SERVICE_UNAVAILABLE with retryAfterSeconds, documented apart), never as throttled; on this
+   * shared machine the database may time out under the burst too, which is no lock either.
+   * Returns the responses, having checked that at least `atLeast` got in (more than the five
+   * that a lock would let through).
+   */
+  async function expectAllLetIn(
+    logins: readonly Promise<GraphQLResponse>[],
+    atLeast = logins.length - 1,
+  ): Promise<GraphQLResponse[]> {
+    const responses = await Promise.all(logins);
+    const codes = responses.map(codeOf);
+    const summary = JSON.stringify(codes);
+    for (const [i, code] of codes.entries()) {
+      expect(['OK', 'SERVICE_UNAVAILABLE'], summary).toContain(code);
+      if (code === 'SERVICE_UNAVAILABLE') {
+        expect(responses[i]?.body.errors?.[0]?.extensions?.['retryAfterSeconds'], summary).toBe(1);
+      }
+    }
+    expect(atLeast).toBeGreaterThan(5);
+    expect(codes.filter((code) => code === 'OK').length, summary).toBeGreaterThanOrEqual(atLeast);
+    return responses;
+  }
+
+  it('lets twelve logins with the right password in at once, past the username’s five', async () => {
+    const name = await newUser('throttle-burst-1');
+    const responses = await expectAllLetIn(
+      Array.from({ length: 12 }, (_, i) => login(name, PASSWORD, `198.18.1.${i + 1}`)),
+    );
+    // They counted all the same: a device that comes after them finds the username locked, and
+    // is told so alike for a right password and a wrong one, while their own devices get in.
+    const [right, wrong] = [
+      await login(name, PASSWORD, '198.18.1.100'),
+      await login(name, WRONG, '198.18.1.101'),
+    ];
+    expectThrottled(right, 15 * 60);
+    expect(shape(right)).toBe(shape(wrong));
+    const deviceToken = responses
+      .map(
+        (response) =>
+          (response.body.data?.['login'] as { deviceToken?: string } | null)?.deviceToken,
+      )
+      .find((token) => typeof token === 'string');
+    expect(codeOf(await login(name, PASSWORD, '198.18.1.1', { deviceToken }))).toBe('OK');
+  });
+
+  it('lets them in through two users replicas at once: what is in flight is in MongoDB', async () => {
+    const name = await newUser('throttle-burst-2');
+    const replica = await graph.startReplica();
+    await expectAllLetIn(
+      Array.from({ length: 12 }, (_, i) =>
+        login(name, PASSWORD, `198.18.2.${i + 1}`, {
+          url: i % 2 === 0 ? graph.routerUrl : replica.routerUrl,
+        }),
+      ),
+    );
+  });
+
+  it('checks five of twelve wrong guesses made at once, and the lock hides whether a guess is right', async () => {
+    const name = await newUser('throttle-guesses-1');
+    const responses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => login(name, WRONG, `198.18.3.${i + 1}`)),
+    );
+    const codes = responses.map(codeOf);
+    expect(
+      codes.filter((code) => code === 'UNAUTHENTICATED'),
+      JSON.stringify(codes),
+    ).toHaveLength(5);
+    expect(codes.filter((code) => code === 'LOGIN_THROTTLED')).toHaveLength(7);
+    // The refused seven checked nothing: the five are all the passwords checked.
+    expect(credentialReads(name)).toBe(5);
+    // Locked: the right password is refused like a wrong one, and is not checked either.
+    const [right, wrong] = [
+      await login(name, PASSWORD, '198.18.3.100'),
+      await login(name, WRONG, '198.18.3.101'),
+    ];
+    expect(Math.abs(expectThrottled(right, 30) - expectThrottled(wrong, 30))).toBeLessThanOrEqual(
+      1,
+    );
+    expect(shape(right)).toBe(shape(wrong));
+    expect(credentialReads(name)).toBe(5);
+  });
+
+  it('gives wrong guesses made among right logins no checks past the allowance', async () => {
+    // An attacker who knows nothing sends ten guesses while the owner logs in six times: the
+    // owner's successes must not make room for more guesses than the five.
+    const name = await newUser('throttle-mix-1');
+    const sent = Array.from({ length: 16 }, (_, i) => {
+      const right = i % 8 === 1 || i % 8 === 4 || i % 8 === 6;
+      return { right, response: login(name, right ? PASSWORD : WRONG, `198.18.4.${i + 1}`) };
+    });
+    const results = await Promise.all(
+      sent.map(async ({ right, response }) => ({ right, code: codeOf(await response) })),
+    );
+    const summary = JSON.stringify(results);
+    const codes = (right: boolean) =>
+      results.filter((result) => result.right === right).map(({ code }) => code);
+    expect(codes(false), summary).toHaveLength(10);
+    for (const code of codes(false)) {
+      expect(['UNAUTHENTICATED', 'LOGIN_THROTTLED', 'SERVICE_UNAVAILABLE'], summary).toContain(
+        code,
+      );
+    }
+    for (const code of codes(true)) {
+      expect(['OK', 'LOGIN_THROTTLED', 'SERVICE_UNAVAILABLE'], summary).toContain(code);
+    }
+    const guessesChecked = codes(false).filter((code) => code === 'UNAUTHENTICATED').length;
+    expect(guessesChecked, summary).toBeLessThanOrEqual(5);
+    // Counted from the database too: every password checked was answered as checked.
+    const ok = codes(true).filter((code) => code === 'OK').length;
+    expect(credentialReads(name), summary).toBe(guessesChecked + 2 * ok);
+    // And the username is locked for whoever comes next, the owner's password too.
+    expectThrottled(await login(name, PASSWORD, '198.18.4.100'), 15 * 60);
+  });
+
+  it('holds right logins back for no fewer wrong guesses than the allowance', async () => {
+    // Two wrong guesses leave three of the five: the eight right passwords share those, as each
+    // success gives its room back to the attempts in flight beside it.
+    const name = await newUser('throttle-mix-2');
+    const responses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        login(name, i < 2 ? WRONG : PASSWORD, `198.18.5.${i + 1}`),
+      ),
+    );
+    expect(responses.slice(0, 2).map(codeOf)).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED']);
+    await expectAllLetIn(
+      responses.slice(2).map((response) => Promise.resolve(response)),
+      7,
+    );
+  });
+
+  describe('with two password slots per users process', () => {
+    /** PASSWORD_HASH_CONCURRENCY as on a two-CPU users replica, the queue as by default. */
+    let slots: RunningGraph;
+    beforeAll(async () => {
+      slots = await startGraph('login_throttling_slots', {
+        routerEnv: { TRUSTED_PROXY_HOPS: '1' },
+        usersEnv: { PASSWORD_HASH_CONCURRENCY: '2' },
+      });
+    });
+    afterAll(() => slots?.stop());
+
+    it('lets ten at once wait for a slot, never for the username’s lock', async () => {
+      // Two at a time run, the rest wait in the users service's queue (at most 1 s, then busy):
+      // the first have succeeded before the last start, and still do not count against them.
+      const name = await newUser('throttle-slots-1', slots);
+      await expectAllLetIn(
+        Array.from({ length: 10 }, (_, i) =>
+          login(name, PASSWORD, `198.18.6.${i + 1}`, { on: slots }),
+        ),
+        6,
+      );
+    });
+  });
+});
+
 describe('a device that logged in before (its device token)', () => {
   /** Logs in once from `ip` and returns the device token the login gave. */
   async function deviceOf(name: string, ip: string, on = graph): Promise<string> {

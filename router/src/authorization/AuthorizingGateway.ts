@@ -20,13 +20,14 @@ import {
 } from 'graphql';
 import { ErrorCode } from '@supergraph/service-kit';
 import type { Logger } from '@supergraph/service-kit';
+import type { Identity } from '@supergraph/identity';
 import type { RouterContext } from '../context.js';
 import {
   completeResponse,
   withAuthorizationErrors,
   type AuthorizationErrorsIn,
 } from './completeResponse.js';
-import { filterOperation, routerPath } from './filterOperation.js';
+import { filterOperation, routerPath, type FilteredOperation } from './filterOperation.js';
 import type { AccessRequirements } from './requirements.js';
 
 /** Apollo Router's `authorization.directives` options, as router settings (README, "Authorization"). */
@@ -60,6 +61,10 @@ export const DEFAULT_AUTHORIZATION_OPTIONS: AuthorizationOptions = Object.freeze
 export class AuthorizingGateway implements GatewayInterface {
   /** The API schema without resolvers, by the gateway's schema: see completeResponse. */
   private readonly resolverFree = new WeakMap<GraphQLSchema, GraphQLSchema>();
+  private readonly filters = new WeakMap<
+    DocumentNode,
+    { schema: GraphQLSchema; filters: Map<string, KnownFilter | null> }
+  >();
 
   constructor(
     private readonly gateway: ApolloGateway,
@@ -92,6 +97,49 @@ export class AuthorizingGateway implements GatewayInterface {
     return copy;
   }
 
+  /**
+   * What the caller may run of `operation`, worked out once per document and rights. Apollo
+   * Server hands every request with the same query text the same parsed document, and the
+   * filter depends on nothing else but whether the caller is logged in and with which scopes,
+   * so a client repeating its operations costs one filter per kind of caller.
+   */
+  private filterOnce(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    identity: Identity | null,
+  ): KnownFilter | null {
+    let byRights = this.filters.get(document);
+    if (!byRights || byRights.schema !== schema) {
+      byRights = { schema, filters: new Map() };
+      this.filters.set(document, byRights);
+    }
+    const rights = `${operation.name?.value ?? ''}\0${identity ? `scopes:${[...identity.scopes].sort().join(' ')}` : 'anonymous'}`;
+    const cached = byRights.filters.get(rights);
+    if (cached !== undefined) return cached;
+    const filtered = filterOperation(
+      schema,
+      onlyOperation(document, operation),
+      this.requirements,
+      identity,
+      { dryRun: this.options.dryRun },
+    );
+    const known = filtered && {
+      filtered,
+      // The gateway caches query plans by this hash. The original query's hash would hand the
+      // next caller, whatever their rights, the plan made for this filtered document (or this
+      // caller the plan of someone allowed more), so key it on what is executed.
+      queryHash: createHash('sha256')
+        .update('authorized\0')
+        .update(print(filtered.document))
+        .digest('hex'),
+    };
+    // Scope sets are few; a client that could mint ever new ones only costs a filter each.
+    if (byRights.filters.size >= MAX_FILTERS_PER_DOCUMENT) byRights.filters.clear();
+    byRights.filters.set(rights, known);
+    return known;
+  }
+
   private authorizing(execute: GatewayExecutor): GatewayExecutor {
     return async (requestContext) => {
       // Apollo Gateway throws a plain Error for this, which would reach the client as a 500.
@@ -109,14 +157,9 @@ export class AuthorizingGateway implements GatewayInterface {
       const identity = context.identity ?? null;
       const { schema, document, operationName } = requestContext;
       // Only the operation that runs: Router would report what the others lose too.
-      const filtered = filterOperation(
-        schema,
-        onlyOperation(document, operation),
-        this.requirements,
-        identity,
-        { dryRun: this.options.dryRun },
-      );
-      if (!filtered) return execute(requestContext);
+      const known = this.filterOnce(schema, document, operation, identity);
+      if (!known) return execute(requestContext);
+      const { filtered } = known;
       // Variables that do not fit their types are the request's fault whatever the caller may
       // see: said first, as the gateway would have said it, before anything is taken out.
       const coerced = getVariableValues(
@@ -160,13 +203,7 @@ export class AuthorizingGateway implements GatewayInterface {
       const result = await execute({
         ...requestContext,
         document: filtered.document,
-        // The gateway caches query plans by this hash. The original query's hash would hand
-        // the next caller, whatever their rights, the plan made for this filtered document
-        // (or this caller the plan of someone allowed more), so key it on what is executed.
-        queryHash: createHash('sha256')
-          .update('authorized\0')
-          .update(print(filtered.document))
-          .digest('hex'),
+        queryHash: known.queryHash,
       });
       return report(
         completeResponse({
@@ -183,6 +220,14 @@ export class AuthorizingGateway implements GatewayInterface {
 }
 
 /** `document` with one operation, the one that runs, and every fragment. */
+/** A filtered operation, and the hash its query plan is cached under. */
+interface KnownFilter {
+  readonly filtered: FilteredOperation;
+  readonly queryHash: string;
+}
+
+const MAX_FILTERS_PER_DOCUMENT = 32;
+
 function onlyOperation(document: DocumentNode, operation: OperationDefinitionNode): DocumentNode {
   const definitions = document.definitions.filter(
     (definition) => definition === operation || definition.kind === Kind.FRAGMENT_DEFINITION,

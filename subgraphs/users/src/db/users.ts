@@ -58,7 +58,11 @@ export function createUserRepository(db: Db, { maxTimeMS = 2_000 }: { maxTimeMS?
      * MongoDB lets exactly one insert through and refuses the others with E11000.
      */
     async ensureIndexes(): Promise<void> {
-      await ensureIndexes(users, [{ key: { username: 1 }, name: 'username_unique', unique: true }]);
+      await ensureIndexes(users, [
+        { key: { username: 1 }, name: 'username_unique', unique: true },
+        // `countAdmins`, before an admin is made a USER: without it, a read of every user.
+        { key: { role: 1 }, name: 'role' },
+      ]);
     },
 
     async findByIds(ids: readonly ObjectId[]): Promise<UserRecord[]> {

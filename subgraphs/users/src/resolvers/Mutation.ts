@@ -35,8 +35,10 @@ function authPayload(session: Session, context: UsersContext) {
 export const Mutation: MutationResolvers = {
   // One bounded slot per login, for all of it (throttling, the hash, the session): a flood of
   // logins waits briefly or is refused at once, and never queues database work (issue #11).
-  login: (_parent, { username, password, deviceToken }, context) =>
-    countLogin(context, () =>
+  login: (_parent, { username, password, deviceToken }, context) => {
+    // Before the wait for a slot: logins that arrive together are in flight together.
+    const startedAt = new Date();
+    return countLogin(context, () =>
       context.passwords.bounded(async () => {
         const name = normalizeUsername(username);
         // Counted before the password is checked, for the username whether or not it exists.
@@ -44,15 +46,20 @@ export const Mutation: MutationResolvers = {
           username: name,
           clientIp: context.clientIp,
           deviceId: context.deviceTokens.verify(deviceToken, name),
+          startedAt,
         });
         const valid = await checkPassword(name, password, context);
-        if (!valid) throw unauthenticated(LOGIN_FAILED);
+        if (!valid) {
+          await attempt.failed();
+          throw unauthenticated(LOGIN_FAILED);
+        }
 
         await attempt.succeeded();
         const session = await context.sessions.start(valid.user, valid.passwordHash);
         return { ...authPayload(session, context), deviceToken: context.deviceTokens.issue(name) };
       }),
-    ),
+    );
+  },
 
   refreshToken: async (_parent, { token }, context) =>
     authPayload(await context.sessions.refresh(token), context),
@@ -190,6 +197,7 @@ async function checkCurrentPassword(
   });
   const valid = await checkPassword(self.username, currentPassword, context);
   if (!valid) {
+    await attempt.failed();
     throw badUserInput('currentPassword is not your current password.', {
       field: 'currentPassword',
     });
