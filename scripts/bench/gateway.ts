@@ -5,6 +5,7 @@
  * tells its parent its URL over IPC and stops when the IPC channel closes.
  *
  * - `router`: this repository's router, as production builds it (createRouter, loadRouterConfig).
+ * - `router-no-dedupe`: the same; its environment sets DEDUPLICATE_SUBGRAPH_QUERIES=false.
  * - `stock`: Apollo Gateway of the same version on Apollo Server's standalone server, plain.
  * - `stock-jose`: the same with the token check a user would write in the context function.
  *
@@ -21,7 +22,7 @@ import { loadRouterConfig } from '../../router/src/config.js';
 import { createRouter } from '../../router/src/server.js';
 import type { GatewayReady } from './protocol.js';
 
-const APOLLO_KINDS = ['router', 'stock', 'stock-jose'] as const;
+const APOLLO_KINDS = ['router', 'router-no-dedupe', 'stock', 'stock-jose'] as const;
 type ApolloKind = (typeof APOLLO_KINDS)[number];
 
 function required(name: string): string {
@@ -98,7 +99,8 @@ async function startStock(withJose: boolean): Promise<{ url: string; stop: () =>
 }
 
 function start(kind: ApolloKind): Promise<{ url: string; stop: () => Promise<void> }> {
-  return kind === 'router' ? startRouter() : startStock(kind === 'stock-jose');
+  if (kind === 'router' || kind === 'router-no-dedupe') return startRouter();
+  return startStock(kind === 'stock-jose');
 }
 
 const kind = process.argv[2];

@@ -11,8 +11,18 @@ export interface GatewayReady {
   readonly url: string;
 }
 
-/** The gateways the benchmark can run, each in a process of its own (scripts/bench/gateway.ts). */
-export const GATEWAY_KINDS = ['router', 'stock', 'stock-jose', 'hive', 'hive-no-dedupe'] as const;
+/**
+ * The gateways the benchmark can run, each in a process of its own (scripts/bench/gateway.ts,
+ * scripts/bench/hive.ts). `router-no-dedupe` is the router with DEDUPLICATE_SUBGRAPH_QUERIES=false.
+ */
+export const GATEWAY_KINDS = [
+  'router',
+  'router-no-dedupe',
+  'stock',
+  'stock-jose',
+  'hive',
+  'hive-no-dedupe',
+] as const;
 export type GatewayKind = (typeof GATEWAY_KINDS)[number];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
