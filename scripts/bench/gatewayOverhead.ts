@@ -21,6 +21,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { prepareSupergraph } from '../../router/src/supergraph.js';
 import { ROOT, spawnChild, startFlagsOf, stopChild } from './children.js';
 import { runLoad } from './load.js';
+import { MY_ORDERS } from './queries.js';
 import { cpuMs, peakRssMiB } from './procfs.js';
 import {
   GATEWAY_KINDS,
@@ -36,31 +37,7 @@ const CONNECTIONS = 20;
 const ISSUER = 'urn:bench:issuer';
 const AUDIENCE = 'bench';
 
-/**
- * Two hops, three subgraph requests: users for `me`, orders `_entities` for the user's orders,
- * users `_entities` again for each order's owner. Six deep, the router's default limit.
- */
-const QUERY = /* GraphQL */ `
-  query Bench {
-    me {
-      id
-      username
-      orders(first: 10) {
-        edges {
-          node {
-            id
-            item
-            user {
-              id
-              username
-            }
-          }
-        }
-      }
-    }
-  }
-`;
-const BODY = JSON.stringify({ query: QUERY, operationName: 'Bench' });
+const BODY = JSON.stringify({ query: MY_ORDERS, operationName: 'MyOrders' });
 
 const LABELS: Record<GatewayKind, string> = {
   router: 'this router, with a token',
@@ -441,7 +418,7 @@ async function run({ smoke }: ScenarioOptions): Promise<ScenarioReport> {
         rounds,
         secondsPerGateway: seconds,
         connections: CONNECTIONS,
-        query: QUERY,
+        query: MY_ORDERS,
         notRun: NOT_RUN,
         samples,
         ...figures,

@@ -23,29 +23,9 @@ import {
   type GraphSample,
 } from './graphLoad.js';
 import type { LoadRequest } from './load.js';
+import { MY_ORDERS } from './queries.js';
 import type { Scenario, ScenarioOptions, ScenarioReport } from './scenario.js';
 
-/** The gateway-overhead scenario's query: three subgraph requests, two hops. */
-const MY_ORDERS = /* GraphQL */ `
-  query MyOrders {
-    me {
-      id
-      username
-      orders(first: 10) {
-        edges {
-          node {
-            id
-            item
-            user {
-              id
-              username
-            }
-          }
-        }
-      }
-    }
-  }
-`;
 const ALL_ORDERS = /* GraphQL */ `
   query AllOrders {
     orders(first: 20) {
