@@ -67,26 +67,29 @@ function runIsolated(
 }
 
 /**
- * The router started by `npm start` in its folder, as its Dockerfile starts it, stopped with
- * SIGINT a few seconds after it says it is ready. Waiting for that line rather than for a fixed
- * time: under strace, on a machine busy with the rest of the suite, a start can take many times
- * its usual second or two.
+ * A bash script: `npm start` in `folder`, in a session of its own so that the signal at the end
+ * reaches every process as Ctrl-C does; once its output says `ready` (up to a minute: under
+ * strace, on a machine busy with the rest of the suite, a start takes many times its usual
+ * second or two), `meanwhile` runs, then a pause for any probe of the gateway's that would
+ * follow (they start in its constructor), then the signal. Prints what `npm start` printed.
  */
-const routerRun = `
-  set -u
-  cd router
-  setsid npm start > "$SCRATCH/$LOG" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 600); do
-    grep -q 'router ready at' "$SCRATCH/$LOG" && break
-    sleep 0.1
-  done
-  # The gateway's probes start in its constructor; give any that would follow a moment.
-  sleep 3
-  kill -INT -- -$pid
-  wait $pid
-  cat "$SCRATCH/$LOG"
-`;
+function startThenStop(folder: string, ready: string, signal: 'INT' | 'TERM', meanwhile = '') {
+  return `
+    set -u
+    cd ${folder}
+    setsid npm start > "$SCRATCH/$LOG" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 600); do
+      grep -q '${ready}' "$SCRATCH/$LOG" && break
+      sleep 0.1
+    done
+    ${meanwhile}
+    sleep 3
+    kill -${signal} -- -$pid
+    wait $pid
+    cat "$SCRATCH/$LOG"
+  `;
+}
 
 /** The environment of a newcomer's shell: no Apollo variables, no database configured. */
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -104,32 +107,20 @@ describe.skipIf(!canIsolate && !ci)('outside traffic', () => {
     async () => {
       const traceFile = join(scratch, 'start.trace');
       // npm start with no MONGODB_URI starts its own FerretDB, inside the namespace too.
-      const script = `
-        set -u
-        # In a session of its own, so that the TERM below reaches every process, as Ctrl-C does.
-        setsid npm start > "$SCRATCH/start.log" 2>&1 &
-        pid=$!
-        for _ in $(seq 1 600); do
-          grep -q 'The graph is up' "$SCRATCH/start.log" && break
-          sleep 0.1
-        done
+      const login = `
         post() {
           curl -s -m 10 http://127.0.0.1:$ROUTER_PORT/graphql -H 'content-type: application/json' "$@"
         }
         token=$(post -d '{"query":"mutation { login(username: \\"user\\", password: \\"u\\") { accessToken } }"}' \
           | sed -n 's/.*"accessToken":"\\([^"]*\\)".*/\\1/p')
         echo "me: $(post -H "authorization: Bearer $token" -d '{"query":"{ me { username orders(first: 1) { edges { node { id } } } } }"}')"
-        # The gateway's probes start in its constructor; give any that would follow a moment.
-        sleep 3
-        kill -TERM -- -$pid
-        wait $pid
-        cat "$SCRATCH/start.log"
       `;
       const { output } = await runIsolated(
-        script,
+        startThenStop('.', 'The graph is up', 'TERM', login),
         traceFile,
         cleanEnv({
           SCRATCH: scratch,
+          LOG: 'start.log',
           DATA_DIR: join(scratch, 'data'),
           NODE_ENV: 'development',
           ROUTER_PORT: '4100',
@@ -151,7 +142,7 @@ describe.skipIf(!canIsolate && !ci)('outside traffic', () => {
   it('the router alone, started as its Dockerfile starts it, in production', async () => {
     const traceFile = join(scratch, 'router.trace');
     const { output } = await runIsolated(
-      routerRun,
+      startThenStop('router', 'router ready at', 'INT'),
       traceFile,
       cleanEnv({
         SCRATCH: scratch,
@@ -174,7 +165,7 @@ describe.skipIf(!canIsolate && !ci)('outside traffic', () => {
     // nothing but lo exists here). This is what the two tests above would see without the fix.
     const traceFile = join(scratch, 'router-telemetry.trace');
     const { output } = await runIsolated(
-      routerRun,
+      startThenStop('router', 'router ready at', 'INT'),
       traceFile,
       cleanEnv({
         SCRATCH: scratch,
