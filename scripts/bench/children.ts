@@ -9,15 +9,22 @@ import { join } from 'node:path';
 export const ROOT = new URL('../../', import.meta.url).pathname;
 const STARTUP_TIMEOUT_MS = 60_000;
 
+/** A workspace's `start` script (its folder relative to the repository), as words. */
+export function startScriptOf(workspace: string): string[] {
+  const manifest = JSON.parse(readFileSync(join(ROOT, workspace, 'package.json'), 'utf8')) as {
+    scripts?: { start?: unknown };
+  };
+  const start = manifest.scripts?.start;
+  if (typeof start !== 'string') throw new Error(`${workspace} has no start script`);
+  return start.split(/\s+/);
+}
+
 /**
  * The Node options of a workspace's `start` script (what production runs it with, e.g. the
  * router's heap settings), so that a gateway measured in-process runs as it would in production.
  */
 export function startFlagsOf(workspace: string): string[] {
-  const manifest = JSON.parse(readFileSync(join(ROOT, workspace, 'package.json'), 'utf8')) as {
-    scripts?: { start?: string };
-  };
-  const [, ...words] = (manifest.scripts?.start ?? '').split(/\s+/);
+  const [, ...words] = startScriptOf(workspace);
   return words.filter((word) => word.startsWith('--'));
 }
 

@@ -13,8 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
 import { ferretDbArguments, freePort } from '@supergraph/dev-mongo';
+import { mapAtMost } from '@supergraph/service-kit';
 import { buildServices } from '../build.js';
-import { ROOT } from './children.js';
+import { ROOT, startScriptOf } from './children.js';
 import { cpuMs } from './procfs.js';
 
 /**
@@ -144,6 +145,15 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The `data` of a GraphQL answer's body, or undefined when the body is not JSON. */
+export function dataOf(body: string): unknown {
+  try {
+    return at(JSON.parse(body), 'data');
+  } catch {
+    return undefined;
+  }
+}
+
 /** The value at `path` in parsed JSON, or undefined. */
 export function at(value: unknown, ...path: (string | number)[]): unknown {
   let current = value;
@@ -197,26 +207,6 @@ async function login(
     throw new Error(`login as ${username} failed: ${JSON.stringify(answer.errors)}`);
   }
   return { id, username, password, token, deviceToken: device };
-}
-
-/** Runs `task` on each item, `limit` at a time. */
-async function inParallel<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T, index: number) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = [];
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next;
-      next += 1;
-      const item = items[index];
-      if (item !== undefined) results[index] = await task(item, index);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /** Every sample of one counter in a Prometheus text scrape, by its labels. */
@@ -404,10 +394,7 @@ export async function startGraph(
     const services: Partial<Record<ServiceName, RunningProcess>> = {};
     const startService = async (name: ServiceName) => {
       const workspace = join(ROOT, WORKSPACES[name]);
-      const manifest: unknown = JSON.parse(readFileSync(join(workspace, 'package.json'), 'utf8'));
-      const start = at(manifest, 'scripts', 'start');
-      if (typeof start !== 'string') throw new Error(`${WORKSPACES[name]} has no start script`);
-      const [command = 'node', ...args] = start.split(' ');
+      const [command = 'node', ...args] = startScriptOf(WORKSPACES[name]);
       const running = startProcess(name, command, args, {
         cwd: workspace,
         env: {
@@ -440,9 +427,9 @@ export async function startGraph(
     const routerUrl = `${origin('router')}/graphql`;
     const admin = await login(routerUrl, 'admin', adminPassword);
     const password = randomBytes(12).toString('base64url');
-    const users = await inParallel(
-      Array.from({ length: size.users }, (_, n) => `bench-user-${n}`),
+    const users = await mapAtMost(
       4,
+      Array.from({ length: size.users }, (_, n) => `bench-user-${n}`),
       async (username) => {
         const created = await graphql(routerUrl, CREATE_USER, {
           token: admin.token,
@@ -457,7 +444,7 @@ export async function startGraph(
     const orders = users.flatMap((user) =>
       Array.from({ length: size.ordersPerUser }, (_, n) => ({ user, n })),
     );
-    await inParallel(orders, 8, async ({ user, n }) => {
+    await mapAtMost(8, orders, async ({ user, n }) => {
       const placed = await graphql(routerUrl, CREATE_ORDER, {
         token: user.token,
         variables: { input: { item: `seed item ${n}`, address: `${n} Seed Street` } },

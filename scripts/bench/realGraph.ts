@@ -10,6 +10,7 @@ import {
   CREATE_ORDER,
   LOGIN_LIMITS,
   at,
+  dataOf,
   type Account,
   type BenchGraph,
   type RouterName,
@@ -58,14 +59,6 @@ const JSON_HEADERS = { 'content-type': 'application/json' };
 const CONNECTIONS = 10;
 /** The item of every order the createOrder load places, so that they can be told apart. */
 const BENCH_ITEM = 'bench item';
-
-function parse(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-}
 
 /** One operation of the scenario: how to send it, and what a right answer holds. */
 interface Operation {
@@ -213,7 +206,7 @@ async function run({ smoke, graph: getGraph }: ScenarioOptions): Promise<Scenari
           if (status !== 200) return 'not 200';
           if (body.includes('"errors"')) return 'errors';
           if (n % verifyEvery === 0) {
-            const problem = operation.verify(at(parse(body), 'data'), graph);
+            const problem = operation.verify(dataOf(body), graph);
             if (problem) return problem;
           }
           if (operation.name === 'create-order') placed += 1;

@@ -14,7 +14,7 @@
  * DEDUPLICATE_SUBGRAPH_QUERIES=false (see `ROUTER`).
  */
 import { IDENTITY_HEADERS, scopesForRole, signRequest } from '@supergraph/identity';
-import { at, type BenchGraph } from './graph.js';
+import { at, dataOf, type BenchGraph } from './graph.js';
 import {
   failuresOf,
   graphTable,
@@ -46,14 +46,6 @@ const WAY_LABELS: Record<Way, string> = {
 function listQuery(way: Way): string {
   const owner = way === 'router-owners' ? 'username' : 'id';
   return `query Orders($first: Int!) { orders(first: $first) { edges { node { id item user { ${owner} } } } } }`;
-}
-
-function parse(body: string): unknown {
-  try {
-    return JSON.parse(body);
-  } catch {
-    return undefined;
-  }
 }
 
 function requestFor(graph: BenchGraph, way: Way, first: number): LoadRequest | (() => LoadRequest) {
@@ -126,7 +118,7 @@ async function run({ smoke, graph: getGraph }: ScenarioOptions): Promise<Scenari
           check: (status, body, n) => {
             if (status !== 200) return 'not 200';
             if (body.includes('"errors"')) return 'errors';
-            if (n % verifyEvery === 0) return verify(at(parse(body), 'data'), way, first);
+            if (n % verifyEvery === 0) return verify(dataOf(body), way, first);
             return undefined;
           },
         });

@@ -51,6 +51,7 @@ export {
   serviceSettings,
   identitySigningSecret,
 } from './config.js';
+export { mapAtMost } from './atMost.js';
 export {
   createMongoClient,
   deleteInBatches,

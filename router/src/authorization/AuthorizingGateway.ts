@@ -219,7 +219,6 @@ export class AuthorizingGateway implements GatewayInterface {
   }
 }
 
-/** `document` with one operation, the one that runs, and every fragment. */
 /** A filtered operation, and the hash its query plan is cached under. */
 interface KnownFilter {
   readonly filtered: FilteredOperation;
@@ -228,6 +227,7 @@ interface KnownFilter {
 
 const MAX_FILTERS_PER_DOCUMENT = 32;
 
+/** `document` with one operation, the one that runs, and every fragment. */
 function onlyOperation(document: DocumentNode, operation: OperationDefinitionNode): DocumentNode {
   const definitions = document.definitions.filter(
     (definition) => definition === operation || definition.kind === Kind.FRAGMENT_DEFINITION,

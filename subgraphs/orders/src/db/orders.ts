@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { ObjectId, type Collection, type Db, type Filter } from 'mongodb';
-import { ensureIndexes, isDuplicateKeyError } from '@supergraph/service-kit';
+import { ensureIndexes, isDuplicateKeyError, mapAtMost } from '@supergraph/service-kit';
 
 export interface OrderDocument {
   _id: ObjectId;
@@ -47,32 +47,6 @@ function after(position: OrderPosition | undefined): Filter<OrderDocument> {
  * about a round trip, and a page of 100 users never takes 100 pooled connections at once.
  */
 export const USER_QUERIES_IN_FLIGHT = 2;
-
-/**
- * Runs `task` for every item, at most `limit` at a time. After a failure no new task starts
- * (those running finish), and the first error is thrown: a database that fails one query is
- * not sent the rest.
- */
-async function eachAtMost<T>(
-  limit: number,
-  items: readonly T[],
-  task: (item: T) => Promise<void>,
-): Promise<void> {
-  const pending = items.values();
-  let failed = false;
-  async function work(): Promise<void> {
-    for (const item of pending) {
-      if (failed) return;
-      try {
-        await task(item);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, work));
-}
 
 /**
  * A new order's id: twelve random bytes, not the driver's ObjectId, whose counter goes up by one
@@ -164,7 +138,7 @@ export function createOrderRepository(db: Db, { maxTimeMS = 2_000 }: { maxTimeMS
       position: OrderPosition | undefined,
     ): Promise<Map<string, OrderRecord[]>> {
       const byUser = new Map<string, OrderRecord[]>(userIds.map((id) => [id, []]));
-      await eachAtMost(USER_QUERIES_IN_FLIGHT, [...byUser.keys()], async (userId) => {
+      await mapAtMost(USER_QUERIES_IN_FLIGHT, [...byUser.keys()], async (userId) => {
         byUser.set(userId, await list(userId, limit, position));
       });
       return byUser;

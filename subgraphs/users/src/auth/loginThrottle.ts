@@ -292,8 +292,8 @@ const MAX_CLAIM_ROUNDS = 30;
  * attempts in flight waits up to MAX_SETTLE_WAIT_MS for them, so that right passwords sent
  * together get in as those before them succeed. A success only ever frees room for attempts of
  * its own burst and a failure never does, so however an attacker mixes guesses with the owner's
- * logins, no more wrong passwords are checked than the allowance. Keys are claimed in one order, username first, so that two
- * attempts never each hold the key the other needs.
+ * logins, no more wrong passwords are checked than the allowance. Keys are claimed in one order,
+ * username first, so that two attempts never each hold the key the other needs.
  */
 export function createLoginThrottle(options: {
   repository: LoginThrottleRepository;
@@ -435,9 +435,12 @@ export function createLoginThrottle(options: {
       // A locked key is refused without a write, so hammering it costs nothing and does not
       // stretch the lockout that `retryAfterSeconds` promised.
       const all: Key[] = [logins, ...keys];
-      const [loginsState, ...first] = await Promise.all(all.map(read));
-      const waits = [loginsState, ...first].map((state) =>
-        state?.verdict.kind === 'refuse' ? state.verdict.seconds : 0,
+      const [loginsState, keyStates] = await Promise.all([
+        read(logins),
+        Promise.all(keys.map(async (key) => ({ key, state: await read(key) }))),
+      ]);
+      const waits = [loginsState, ...keyStates.map(({ state }) => state)].map(({ verdict }) =>
+        verdict.kind === 'refuse' ? verdict.seconds : 0,
       );
       if (Math.max(...waits) > 0) {
         throw refuse(
@@ -491,13 +494,8 @@ export function createLoginThrottle(options: {
       ) =>
         repository.settle(settlements, now).finally(() => wake(claimed.map(({ key }) => key.key)));
       try {
-        for (const [i, key] of keys.entries()) {
-          const id = await claim(
-            key,
-            first[i] ?? { next: 0, verdict: { kind: 'claim', room: 1, seconds: 1 } },
-            true,
-          );
-          claimed.push({ id, key });
+        for (const { key, state } of keyStates) {
+          claimed.push({ id: await claim(key, state, true), key });
         }
       } catch (error) {
         // Refused after all: this attempt checks no password, and counts against nothing.
@@ -523,11 +521,7 @@ export function createLoginThrottle(options: {
                   .finally(() => wake([key.key])),
               ),
             // Best effort: a login that lost every round for its number still happened.
-            claim(
-              logins,
-              loginsState ?? { next: 0, verdict: { kind: 'claim', room: 1, seconds: 1 } },
-              false,
-            ).catch(() => undefined),
+            claim(logins, loginsState, false).catch(() => undefined),
           ]);
         },
       };
